@@ -1,0 +1,67 @@
+# cgoguard: LD_PRELOAD checker for the C side of cgo programs.
+# `make` builds build/libcgoguard.so; `make test`, `make demo`, `make bench`.
+
+CC      ?= gcc
+BUILD   := build
+CFLAGS  := -O2 -g -fPIC -Wall -Wextra -Werror -std=gnu11 -mcx16 \
+           -fno-builtin -fno-tree-loop-distribute-patterns \
+           -fvisibility=hidden -ftls-model=initial-exec
+LDLIBS  := -ljemalloc -lunwind -ldl -lpthread
+SRCS    := $(wildcard interpose/*.c)
+OBJS    := $(SRCS:interpose/%.c=$(BUILD)/obj/%.o)
+SHIM    := $(BUILD)/libcgoguard.so
+
+.PHONY: all deps test unit integration demo bench lint clean
+
+all: $(SHIM)
+
+$(BUILD)/obj/%.o: interpose/%.c interpose/internal.h include/cgoguard.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(SHIM): $(OBJS)
+	$(CC) -shared -Wl,-z,defs -Wl,--as-needed $(OBJS) -o $@ $(LDLIBS)
+
+deps:
+	@scripts/install-deps
+
+# ---- unit tests: plain, under ThreadSanitizer and AddressSanitizer ----
+UNIT_SRCS := interpose/shadow.c interpose/depot.c interpose/options.c \
+             interpose/runtime_stub.c
+UNIT_CFLAGS := -O1 -g -Wall -Wextra -Werror -std=gnu11 -mcx16 -Iinterpose -pthread
+
+$(BUILD)/unit/%: tests/unit/%.c $(UNIT_SRCS) interpose/internal.h tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $< $(UNIT_SRCS) -o $@
+$(BUILD)/unit-tsan/%: tests/unit/%.c $(UNIT_SRCS) interpose/internal.h tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -fsanitize=thread $< $(UNIT_SRCS) -o $@
+$(BUILD)/unit-asan/%: tests/unit/%.c $(UNIT_SRCS) interpose/internal.h tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -fsanitize=address,undefined $< $(UNIT_SRCS) -o $@
+
+UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-tsan/%) \
+              $(UNIT_TESTS:%=$(BUILD)/unit-asan/%)
+
+unit: $(UNIT_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@scripts/run-tests
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/bench
+
+lint:
+	clang-tidy --quiet $(SRCS) -- $(CFLAGS) 2>&1 | grep -v "warnings generated" || true
+	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
+	  --suppress=missingIncludeSystem --inline-suppr interpose/
+
+clean:
+	rm -rf $(BUILD)

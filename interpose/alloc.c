@@ -1,0 +1,369 @@
+/* Allocator entry points: the whole malloc family and C++ operator
+ * new/delete, served by jemalloc's non-standard API and tracked in the
+ * shadow table.  glibc's corner cases (errno, realloc(p, 0), memalign's
+ * rounding, posix_memalign's EINVAL) are kept exactly.
+ *
+ * Memory from jemalloc is never handed to jemalloc's own malloc/free names:
+ * those are shadowed by ours, so mallocx/dallocx/sallocx/xallocx it is.  No
+ * path here can call back into an interposed function, so the entry points
+ * work before the constructor, inside libunwind and inside reporting. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <jemalloc/jemalloc.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POISON 0xf5 /* freed bytes; looks like neither a pointer nor text */
+#define RET() ((uintptr_t)__builtin_return_address(0))
+
+/* glibc returns 16-byte aligned blocks, and code relies on it; jemalloc's
+ * 8-byte class would not be.  Also keeps mallocx away from size 0. */
+static inline size_t request(size_t n) { return n < 16 ? 16 : n; }
+
+uint32_t cg_site_here(uintptr_t pc) {
+  static __thread uintptr_t last_pc __attribute__((tls_model("initial-exec")));
+  static __thread uint32_t last_id __attribute__((tls_model("initial-exec")));
+  if (cg_likely(pc == last_pc && last_id)) return last_id;
+  uint32_t id = depot_put(&pc, 1);
+  last_pc = pc, last_id = id;
+  return id;
+}
+
+static inline uint64_t block_size(uintptr_t p, uint64_t meta) {
+  uint64_t n = cg_meta_size(meta);
+  return cg_likely(n != CG_SIZE_HUGE) ? n : sallocx((void *)p, 0);
+}
+
+/* Records a fresh jemalloc block; frees it again if the table is full. */
+static inline void *track(void *p, size_t n, uintptr_t ret) {
+  if (cg_unlikely(!p)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  if (cg_unlikely(!shadow_insert((uintptr_t)p, cg_meta(CG_ST_LIVE, cg_site_here(ret), n)))) {
+    dallocx(p, 0);
+    errno = ENOMEM;
+    return NULL;
+  }
+  return p;
+}
+
+void cg_release_block(uintptr_t p, uint64_t size) {
+  (void)size;
+  uint64_t m;
+  for (;;) {
+    cg_entry *e = shadow_find(p, &m);
+    if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return; /* not ours to release */
+    if (shadow_erase(e, p, m)) break;
+  }
+  dallocx((void *)p, 0);
+}
+
+/* ---- reports of bad frees (cold) ---------------------------------------- */
+
+CG_COLD static void report_invalid_free(uintptr_t p, uintptr_t ret, const char *fn) {
+  (void)ret;
+  if (cg_tls.depth) return; /* inside our own reporting: just skip it */
+  int saved = errno;
+  struct cg_ptr_info info;
+  cg_tls.depth++;
+  cg_classify(p, &info);
+  cg_tls.depth--;
+  if (info.cls != CG_PTR_LOADER) {
+    struct cg_report r = {
+        .kind = CGOGUARD_INVALID_FREE,
+        .func = fn,
+        .addr = p,
+        .action = cg_neutralizing() ? CG_ACT_SKIPPED : CG_ACT_ABORT,
+        .ptr = &info,
+    };
+    if (info.cls == CG_PTR_INTERIOR || info.cls == CG_PTR_FREED_INTERIOR) {
+      r.has_block = true;
+      r.block = info.block;
+      r.size = info.block_size;
+      r.alloc_site = cg_meta_site(info.block_meta);
+    }
+    cg_report(&r);
+  }
+  errno = saved;
+}
+
+CG_COLD static void report_double_free(uintptr_t p, uint64_t meta, const char *fn) {
+  if (cg_tls.depth) return;
+  int saved = errno;
+  struct qent q;
+  cg_tls.depth++;
+  bool found = quarantine_find(p, &q);
+  cg_tls.depth--;
+  struct cg_report r = {
+      .kind = CGOGUARD_DOUBLE_FREE,
+      .func = fn,
+      .addr = p,
+      .size = block_size(p, meta),
+      .action = cg_neutralizing() ? CG_ACT_SKIPPED : CG_ACT_ABORT,
+      .has_block = true,
+      .block = p,
+      .alloc_site = cg_meta_site(meta),
+      .has_free = found,
+      .free_site = found ? q.free_site : 0,
+      .free_tid = found ? q.free_tid : 0,
+  };
+  cg_report(&r);
+  errno = saved;
+}
+
+/* ---- free --------------------------------------------------------------- */
+
+/* Marks p freed, poisons it and quarantines it.  Returns false (after the
+ * report) when p was not a live block. */
+static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
+  uint64_t m;
+  cg_entry *e;
+  for (;;) {
+    e = shadow_find(p, &m);
+    if (cg_unlikely(!e)) {
+      report_invalid_free(p, ret, fn);
+      return false;
+    }
+    if (cg_unlikely(cg_meta_state(m) != CG_ST_LIVE)) {
+      report_double_free(p, m, fn);
+      return false;
+    }
+    /* one CAS per state change: of two racing frees, exactly one wins */
+    if (shadow_update(e, p, m, cg_meta_with_state(m, CG_ST_QUARANTINED))) break;
+  }
+  uint64_t size = block_size(p, m);
+  cg_fill((void *)p, POISON, size);
+  quarantine_push(p, size, cg_site_here(ret));
+  return true;
+}
+
+CG_EXPORT void free(void *p) {
+  if (cg_likely(p != NULL)) free_checked((uintptr_t)p, RET(), "free");
+}
+
+/* ---- malloc family ------------------------------------------------------ */
+
+CG_EXPORT void *malloc(size_t n) { return track(mallocx(request(n), 0), n, RET()); }
+
+CG_EXPORT void *calloc(size_t a, size_t b) {
+  size_t n;
+  if (__builtin_mul_overflow(a, b, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return track(mallocx(request(n), MALLOCX_ZERO), n, RET());
+}
+
+/* A fresh block for a realloc whose pointer was bad (neutralize mode):
+ * never NULL for a valid size, since Go aborts when C.realloc fails. */
+static void *realloc_fresh(size_t n, uintptr_t ret) {
+  return track(mallocx(request(n), MALLOCX_ZERO), n, ret);
+}
+
+static void *realloc_at(void *old, size_t n, uintptr_t ret) {
+  if (!old) return track(mallocx(request(n), 0), n, ret);
+  if (n == 0) { /* glibc: frees and returns NULL */
+    free_checked((uintptr_t)old, ret, "realloc");
+    return NULL;
+  }
+  uintptr_t p = (uintptr_t)old;
+  uint64_t m;
+  cg_entry *e = shadow_find(p, &m);
+  if (cg_unlikely(!e || cg_meta_state(m) != CG_ST_LIVE)) {
+    if (!e) report_invalid_free(p, ret, "realloc");
+    else report_double_free(p, m, "realloc");
+    return realloc_fresh(n, ret);
+  }
+  uint64_t have = block_size(p, m);
+  size_t usable = sallocx(old, 0);
+  /* stay in place when the new size fits and wastes less than half */
+  if (n <= usable && (n >= usable / 2 || usable <= 64)) {
+    if (shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n))) return old;
+  } else if (n > usable && n - usable < usable && xallocx(old, n, 0, 0) >= n) {
+    if (shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n))) return old;
+  }
+  void *q = mallocx(request(n), 0);
+  if (!q) { /* old block untouched, as glibc */
+    errno = ENOMEM;
+    return NULL;
+  }
+  cg_copy(q, old, have < n ? have : n);
+  q = track(q, n, ret);
+  if (q) free_checked(p, ret, "realloc");
+  return q;
+}
+
+CG_EXPORT void *realloc(void *old, size_t n) { return realloc_at(old, n, RET()); }
+
+CG_EXPORT void *reallocarray(void *old, size_t a, size_t b) {
+  size_t n;
+  if (__builtin_mul_overflow(a, b, &n)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return realloc_at(old, n, RET());
+}
+
+static inline bool pow2(size_t x) { return x && !(x & (x - 1)); }
+
+/* glibc 2.36 _mid_memalign: small alignments are malloc, absurd ones
+ * EINVAL, others rounded up to a power of two. */
+static void *memalign_at(size_t al, size_t n, uintptr_t ret) {
+  if (al <= 16) return track(mallocx(request(n), 0), n, ret);
+  if (al > SIZE_MAX / 2 + 1) {
+    errno = EINVAL;
+    return NULL;
+  }
+  if (!pow2(al)) {
+    size_t a = 32;
+    while (a < al) a <<= 1;
+    al = a;
+  }
+  if (n > SIZE_MAX - al) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  return track(mallocx(request(n), MALLOCX_ALIGN(al)), n, ret);
+}
+
+CG_EXPORT void *memalign(size_t al, size_t n) { return memalign_at(al, n, RET()); }
+CG_EXPORT void *aligned_alloc(size_t al, size_t n) { return memalign_at(al, n, RET()); }
+
+CG_EXPORT int posix_memalign(void **out, size_t al, size_t n) {
+  if (al % sizeof(void *) != 0 || !pow2(al / sizeof(void *))) return EINVAL;
+  int saved = errno;
+  void *p = memalign_at(al, n, RET());
+  errno = saved;
+  if (!p) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+CG_EXPORT void *valloc(size_t n) {
+  return memalign_at((size_t)sysconf(_SC_PAGESIZE), n, RET());
+}
+
+CG_EXPORT void *pvalloc(size_t n) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), rounded;
+  if (__builtin_add_overflow(n, page - 1, &rounded)) {
+    errno = ENOMEM;
+    return NULL;
+  }
+  rounded &= ~(page - 1);
+  return memalign_at(page, rounded ? rounded : page, RET());
+}
+
+CG_EXPORT size_t malloc_usable_size(void *p) {
+  uint64_t m;
+  if (!p || !shadow_find((uintptr_t)p, &m) || cg_meta_state(m) != CG_ST_LIVE) return 0;
+  /* the requested size: writing past it is what the checks report */
+  return block_size((uintptr_t)p, m);
+}
+
+CG_EXPORT char *strdup(const char *s) {
+  size_t n = cg_strlen(s) + 1;
+  char *d = track(mallocx(request(n), 0), n, RET());
+  if (d) cg_copy(d, s, n);
+  return d;
+}
+
+CG_EXPORT char *strndup(const char *s, size_t max) {
+  size_t n = 0;
+  while (n < max && s[n]) n++;
+  char *d = track(mallocx(request(n + 1), 0), n + 1, RET());
+  if (d) {
+    cg_copy(d, s, n);
+    d[n] = 0;
+  }
+  return d;
+}
+
+/* ---- public queries (include/cgoguard.h) -------------------------------- */
+
+CG_EXPORT size_t cgoguard_block_size(const void *p) {
+  uint64_t m;
+  if (!shadow_find((uintptr_t)p, &m) || cg_meta_state(m) != CG_ST_LIVE) return (size_t)-1;
+  return block_size((uintptr_t)p, m);
+}
+
+/* ---- C++ operator new and delete ---------------------------------------- */
+
+/* Debian's libjemalloc.so.2 exports these; a C++ library would bind to them
+ * and bypass the checks unless the shim defines them all.  libstdc++'s
+ * new-handler and bad_alloc are reached through weak references, so a C
+ * process does not need libstdc++. */
+typedef void (*new_handler_fn)(void);
+extern new_handler_fn _ZSt15get_new_handlerv(void) __attribute__((weak));
+extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
+
+static void *op_new(size_t n, size_t al, bool nothrow, uintptr_t ret) {
+  for (;;) {
+    void *p = al <= 16 ? track(mallocx(request(n), 0), n, ret)
+                       : track(mallocx(request(n), MALLOCX_ALIGN(al)), n, ret);
+    if (cg_likely(p != NULL)) return p;
+    new_handler_fn h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
+    if (h) {
+      h();
+      continue;
+    }
+    if (nothrow) return NULL;
+    if (_ZSt17__throw_bad_allocv) _ZSt17__throw_bad_allocv();
+    abort();
+  }
+}
+
+#define NEW(sym, ...)                                                      \
+  CG_EXPORT void *sym(__VA_ARGS__) __asm__(#sym);                        \
+  CG_EXPORT void *sym(__VA_ARGS__)
+#define DELETE(sym, ...)                                                   \
+  CG_EXPORT void sym(__VA_ARGS__) __asm__(#sym);                         \
+  CG_EXPORT void sym(__VA_ARGS__)
+typedef struct nothrow_t nothrow_t;
+
+NEW(_Znwm, size_t n) { return op_new(n, 0, false, RET()); }
+NEW(_Znam, size_t n) { return op_new(n, 0, false, RET()); }
+NEW(_ZnwmRKSt9nothrow_t, size_t n, const nothrow_t *t) {
+  (void)t;
+  return op_new(n, 0, true, RET());
+}
+NEW(_ZnamRKSt9nothrow_t, size_t n, const nothrow_t *t) {
+  (void)t;
+  return op_new(n, 0, true, RET());
+}
+NEW(_ZnwmSt11align_val_t, size_t n, size_t al) { return op_new(n, al, false, RET()); }
+NEW(_ZnamSt11align_val_t, size_t n, size_t al) { return op_new(n, al, false, RET()); }
+NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const nothrow_t *t) {
+  (void)t;
+  return op_new(n, al, true, RET());
+}
+NEW(_ZnamSt11align_val_tRKSt9nothrow_t, size_t n, size_t al, const nothrow_t *t) {
+  (void)t;
+  return op_new(n, al, true, RET());
+}
+
+static inline void op_delete(void *p, uintptr_t ret) {
+  if (p) free_checked((uintptr_t)p, ret, "operator delete");
+}
+DELETE(_ZdlPv, void *p) { op_delete(p, RET()); }
+DELETE(_ZdaPv, void *p) { op_delete(p, RET()); }
+DELETE(_ZdlPvRKSt9nothrow_t, void *p, const nothrow_t *t) { (void)t, op_delete(p, RET()); }
+DELETE(_ZdaPvRKSt9nothrow_t, void *p, const nothrow_t *t) { (void)t, op_delete(p, RET()); }
+DELETE(_ZdlPvm, void *p, size_t n) { (void)n, op_delete(p, RET()); }
+DELETE(_ZdaPvm, void *p, size_t n) { (void)n, op_delete(p, RET()); }
+DELETE(_ZdlPvSt11align_val_t, void *p, size_t al) { (void)al, op_delete(p, RET()); }
+DELETE(_ZdaPvSt11align_val_t, void *p, size_t al) { (void)al, op_delete(p, RET()); }
+DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const nothrow_t *t) {
+  (void)al, (void)t, op_delete(p, RET());
+}
+DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, void *p, size_t al, const nothrow_t *t) {
+  (void)al, (void)t, op_delete(p, RET());
+}
+DELETE(_ZdlPvmSt11align_val_t, void *p, size_t n, size_t al) {
+  (void)n, (void)al, op_delete(p, RET());
+}
+DELETE(_ZdaPvmSt11align_val_t, void *p, size_t n, size_t al) {
+  (void)n, (void)al, op_delete(p, RET());
+}

@@ -1,0 +1,68 @@
+/* Start-up, thread exit and fork.  The constructor runs after the first
+ * allocations (libstdc++ allocates before it), so it only reads the options
+ * and opens the log; everything else is initialised lazily by its owner. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+_Atomic int cg_initialized;
+static pthread_key_t thread_key;
+static _Atomic int thread_key_ready;
+
+/* Threads get a record lazily; its destructor flushes the record's
+ * quarantine batch when the thread exits. */
+static void thread_exit(void *arg) {
+  struct cg_thread *t = arg;
+  quarantine_thread_exit(t);
+  shadow_flush_thread_counts();
+  cg_tls.thread = NULL;
+  atomic_store(&t->in_use, 0);
+}
+
+void cg_thread_registered(struct cg_thread *t) {
+  /* pthread_setspecific may calloc a second-level block: guard it. */
+  if (!atomic_load(&thread_key_ready)) return;
+  cg_tls.depth++;
+  pthread_setspecific(thread_key, t);
+  cg_tls.depth--;
+}
+
+/* fork() keeps only the calling thread: free the locks others may have
+ * held (taken in prepare where they protect data) and their records. */
+static void atfork_prepare(void) { quarantine_atfork_prepare(); }
+static void atfork_parent(void) { quarantine_atfork_parent(); }
+static void atfork_child(void) {
+  quarantine_atfork_child();
+  shadow_atfork_child();
+  cg_report_atfork_child();
+  cg_tls.tid = 0;
+  if (cg_tls.thread) cg_tls.thread->tid = cg_gettid();
+  /* Only this thread exists now: release every other record. */
+  struct cg_thread *t;
+  for (int i = 0; (t = cg_thread_at(i)); i++) {
+    if (t == cg_tls.thread || !atomic_load(&t->in_use)) continue;
+    quarantine_thread_exit(t);
+    atomic_store(&t->inserting, 0);
+    atomic_store(&t->in_use, 0);
+  }
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+__attribute__((constructor(101))) static void cg_constructor(void) {
+  cg_tls.depth++;
+  const char *env = getenv("CGOGUARD_OPTIONS");
+  struct cg_options o;
+  cg_options_parse(env ? env : "", &o, 2);
+  cg_opt = o;
+  cg_log_open();
+  if (pthread_key_create(&thread_key, thread_exit) == 0) {
+    atomic_store(&thread_key_ready, 1);
+    if (cg_tls.thread) pthread_setspecific(thread_key, cg_tls.thread);
+  }
+  pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+  atomic_store(&cg_initialized, 1);
+  cg_tls.depth--;
+}

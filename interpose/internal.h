@@ -1,0 +1,257 @@
+/* cgoguard internal header: the one header every file of the shim shares.
+ *
+ * Rules that hold everywhere below:
+ *  - nothing here calls the interposed malloc family or the string functions
+ *    on a hot path; memory comes from jemalloc's non-standard API or mmap;
+ *  - slow paths that may call into libc or libunwind (which allocate and
+ *    call strcpy) run with cg_tls.depth raised, and every hook passes
+ *    straight through while it is raised;
+ *  - reports are formatted into a static buffer and written with write(2).
+ */
+#ifndef CG_INTERNAL_H
+#define CG_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../include/cgoguard.h"
+
+#define CG_EXPORT __attribute__((visibility("default")))
+#define cg_likely(x) __builtin_expect(!!(x), 1)
+#define cg_unlikely(x) __builtin_expect(!!(x), 0)
+#define CG_NOINLINE __attribute__((noinline))
+#define CG_COLD __attribute__((cold, noinline))
+
+/* ---- per-thread state (initial-exec TLS: no allocation on access) ------- */
+
+struct cg_thread;
+struct cg_tls {
+  int depth;          /* >0: inside the shim's own slow path, hooks pass through */
+  int tid;            /* cached gettid(); 0 until first use */
+  int live_delta;     /* batched contribution to the live-block count */
+  int used_delta;     /* batched contribution to the current level's fill */
+  unsigned used_gen;  /* table generation used_delta was counted against */
+  struct cg_thread *thread; /* registry record: quarantine batch, tid */
+};
+extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
+
+int cg_gettid(void);
+
+/* ---- options (options.c) ------------------------------------------------ */
+
+enum { CG_MODE_ABORT, CG_MODE_NEUTRALIZE };
+enum { CG_FORMAT_TEXT, CG_FORMAT_JSON };
+
+struct cg_options {
+  int mode;
+  int log_format;
+  char log_path[512];     /* "stderr" or a path with %p */
+  size_t quarantine_bytes;
+  int stack_depth;
+  long max_reports;       /* <0: unlimited */
+  int verbosity;
+};
+extern struct cg_options cg_opt;
+
+/* Parses `s` (CGOGUARD_OPTIONS syntax) into `o`, starting from the defaults.
+ * Each error is written as one line to fd `errfd`; returns the error count.
+ * Pure: no allocation, no global state, so unit tests and fuzzers call it. */
+int cg_options_parse(const char *s, struct cg_options *o, int errfd);
+void cg_options_defaults(struct cg_options *o);
+
+/* ---- raw memory and text helpers (runtime.c) ---------------------------- */
+
+void *cg_os_alloc(size_t bytes);        /* zeroed mmap; NULL on failure */
+void cg_os_free(void *p, size_t bytes);
+void cg_fill(void *dst, int byte, size_t n);
+void cg_copy(void *dst, const void *src, size_t n);
+size_t cg_strlen(const char *s);
+int cg_streq(const char *a, const char *b);
+int cg_strneq(const char *a, const char *b, size_t n);
+
+/* A tiny spin lock for rare slow paths (batch hand-off, reporting). */
+typedef struct { _Atomic int v; } cg_lock;
+void cg_lock_acquire(cg_lock *l);
+void cg_lock_release(cg_lock *l);
+
+/* ---- thread registry (runtime.c) ---------------------------------------- */
+
+struct qbatch;
+struct cg_thread {
+  _Atomic int in_use;
+  int tid;
+  struct qbatch *_Atomic batch;   /* this thread's local quarantine batch */
+  _Atomic uintptr_t inserting;    /* table view this thread inserts into */
+};
+#define CG_MAX_THREADS 8192
+struct cg_thread *cg_thread_self(void);  /* NULL when the registry is full */
+struct cg_thread *cg_thread_at(int i);   /* for report-time scans */
+void cg_thread_registered(struct cg_thread *t); /* init.c: exit hook */
+
+/* ---- shadow table (shadow.c) -------------------------------------------- */
+
+/* One live (or quarantined) block: 16 bytes, updated with one 16-byte CAS.
+ * key: block address (0 = empty slot, 1 = tombstone).
+ * meta: state | site id | requested size, see below. */
+typedef struct cg_entry {
+  _Atomic uint64_t key;
+  _Atomic uint64_t meta;
+} __attribute__((aligned(16))) cg_entry;
+
+#define CG_KEY_EMPTY 0ull
+#define CG_KEY_TOMB 1ull
+
+#define CG_ST_LIVE 1ull
+#define CG_ST_QUARANTINED 2ull
+#define CG_ST_MASK 3ull
+#define CG_FROZEN 4ull            /* being moved to a newer level */
+#define CG_SITE_SHIFT 3
+#define CG_SITE_BITS 24
+#define CG_SIZE_SHIFT (CG_SITE_SHIFT + CG_SITE_BITS)
+#define CG_SIZE_BITS (64 - CG_SIZE_SHIFT)
+#define CG_SIZE_HUGE ((1ull << CG_SIZE_BITS) - 1) /* real size: ask jemalloc */
+
+static inline uint64_t cg_meta(uint64_t state, uint32_t site, uint64_t size) {
+  if (size > CG_SIZE_HUGE) size = CG_SIZE_HUGE;
+  return state | ((uint64_t)(site & ((1u << CG_SITE_BITS) - 1)) << CG_SITE_SHIFT) |
+         (size << CG_SIZE_SHIFT);
+}
+static inline uint64_t cg_meta_state(uint64_t m) { return m & CG_ST_MASK; }
+static inline uint32_t cg_meta_site(uint64_t m) {
+  return (uint32_t)((m >> CG_SITE_SHIFT) & ((1u << CG_SITE_BITS) - 1));
+}
+static inline uint64_t cg_meta_size(uint64_t m) { return m >> CG_SIZE_SHIFT; }
+static inline uint64_t cg_meta_with_state(uint64_t m, uint64_t st) {
+  return (m & ~(CG_ST_MASK | CG_FROZEN)) | st;
+}
+
+/* Inserts a new block (p must not be in the table). false: out of memory. */
+bool shadow_insert(uintptr_t p, uint64_t meta);
+/* Finds p; on success stores its meta (never frozen) and returns the entry. */
+cg_entry *shadow_find(uintptr_t p, uint64_t *meta);
+/* 16-byte CAS of an entry found by shadow_find: {p, old} -> {p, new}. */
+bool shadow_update(cg_entry *e, uintptr_t p, uint64_t old, uint64_t new_meta);
+/* Removes the entry ({p, old} -> tombstone).  false if it changed. */
+bool shadow_erase(cg_entry *e, uintptr_t p, uint64_t old);
+/* Calls fn for every entry (report time only; racy snapshot). */
+void shadow_for_each(void (*fn)(uintptr_t key, uint64_t meta, void *arg), void *arg);
+/* Live + quarantined entries (approximate, batched per thread). */
+int64_t shadow_count(void);
+/* Bytes of table memory mapped now. */
+size_t shadow_bytes(void);
+void shadow_flush_thread_counts(void);
+void shadow_atfork_child(void);
+
+/* ---- site/stack depot (depot.c) ----------------------------------------- */
+
+/* Interns a stack of `n` return addresses; returns a nonzero id, or 0 when
+ * the depot is full.  Lock-free, never calls malloc. */
+uint32_t depot_put(const uintptr_t *pcs, int n);
+/* Copies up to `max` frames of stack `id` into pcs; returns the count. */
+int depot_get(uint32_t id, uintptr_t *pcs, int max);
+
+/* ---- quarantine (quarantine.c) ------------------------------------------ */
+
+struct qent {
+  uintptr_t ptr;
+  uint64_t size;      /* requested size, for sdallocx and the byte budget */
+  uint32_t free_site; /* depot id */
+  int32_t free_tid;
+};
+
+/* Holds a freed block (already marked quarantined in the table). */
+void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site);
+/* Looks for p in every batch (report time): fills *out, returns true. */
+bool quarantine_find(uintptr_t p, struct qent *out);
+size_t quarantine_bytes(void);
+void quarantine_thread_exit(struct cg_thread *t);
+void quarantine_atfork_prepare(void);
+void quarantine_atfork_parent(void);
+void quarantine_atfork_child(void);
+
+/* ---- allocator backend (alloc.c) ---------------------------------------- */
+
+/* Returns a quarantined block to jemalloc after erasing its table entry. */
+void cg_release_block(uintptr_t p, uint64_t size);
+uint32_t cg_site_here(uintptr_t caller_pc);
+
+/* ---- pointer classification (classify.c) -------------------------------- */
+
+enum cg_ptr_class {
+  CG_PTR_UNKNOWN,
+  CG_PTR_INTERIOR,  /* inside a live heap block, not its start */
+  CG_PTR_FREED_INTERIOR, /* inside a quarantined block */
+  CG_PTR_STACK,
+  CG_PTR_GLOBAL,    /* writable data of a loaded module */
+  CG_PTR_READONLY,  /* read-only segment of a loaded module (literal, code) */
+  CG_PTR_GO,        /* Go-managed memory: heap or goroutine stack */
+  CG_PTR_LOADER,    /* the dynamic loader's own memory: never reported */
+};
+
+struct cg_ptr_info {
+  int cls;
+  uintptr_t block;      /* containing block (interior classes) */
+  uint64_t block_size;
+  uint64_t block_meta;
+  char module[256];     /* owning module (global/readonly) */
+  uintptr_t module_base;
+};
+void cg_classify(uintptr_t p, struct cg_ptr_info *info);
+const char *cg_ptr_class_name(int cls);
+/* Finds the block whose [start, start+size) contains p (report time). */
+bool cg_find_containing_block(uintptr_t p, uintptr_t *start, uint64_t *meta);
+
+/* ---- unwinding (unwind.c) ----------------------------------------------- */
+
+struct cg_frame {
+  uintptr_t pc;
+  char function[128];   /* empty when unknown */
+  uintptr_t offset;     /* pc - function start */
+  const char *module;   /* points into a static module table */
+  uintptr_t module_offset;
+};
+/* Captures the current stack, skipping the shim's own frames. */
+int cg_unwind(struct cg_frame *frames, int max);
+/* Fills function/module for a bare pc (stored sites). */
+void cg_describe_pc(uintptr_t pc, struct cg_frame *f);
+/* A module path for dladdr/dl_iterate_phdr names ("" is the main program). */
+const char *cg_module_name(const char *name);
+
+/* ---- reports (report.c) ------------------------------------------------- */
+
+enum { CG_ACT_ABORT, CG_ACT_SKIPPED, CG_ACT_CLAMPED, CG_ACT_CONTINUED };
+
+struct cg_report {
+  int kind;               /* enum cgoguard_kind */
+  const char *func;       /* the interposed call: "free", "realloc", ... */
+  uintptr_t addr;         /* the address the call was given */
+  uint64_t size;          /* size of the block involved, when known */
+  int action;
+  /* the block involved (double free, interior, use after free) */
+  bool has_block;
+  uintptr_t block;
+  uint32_t alloc_site;
+  bool has_free;
+  uint32_t free_site;
+  int free_tid;
+  const struct cg_ptr_info *ptr; /* invalid-free classification */
+  const char *detail;     /* optional extra sentence */
+};
+
+/* Writes one report (if under max_reports), counts it, and aborts in
+ * mode=abort.  Returns in mode=neutralize.  Caller holds no locks. */
+void cg_report(struct cg_report *r);
+bool cg_neutralizing(void);
+void cg_log_open(void);
+void cg_log_line(const char *s, size_t n); /* one preformatted line */
+extern _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
+void cg_report_atfork_child(void);
+
+/* ---- start-up (runtime.c) ----------------------------------------------- */
+
+extern _Atomic int cg_initialized;   /* constructor has run */
+
+#endif

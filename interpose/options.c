@@ -1,0 +1,120 @@
+/* CGOGUARD_OPTIONS: key=value pairs joined by ':' (ASAN_OPTIONS style).
+ * The parser is pure (no allocation, no globals) so it can run before the
+ * heap is usable, and be unit-tested and fuzzed on its own. */
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CG_OPTIONS_DEFAULT                                                              \
+  {                                                                                     \
+    .mode = CG_MODE_ABORT, .log_format = CG_FORMAT_TEXT, .log_path = "stderr",          \
+    .quarantine_bytes = 64ull << 20, .stack_depth = 32, .max_reports = -1,              \
+    .verbosity = 0,                                                                     \
+  }
+
+/* Valid before the constructor runs: entry points read it from the start. */
+struct cg_options cg_opt = CG_OPTIONS_DEFAULT;
+
+void cg_options_defaults(struct cg_options *o) { *o = (struct cg_options)CG_OPTIONS_DEFAULT; }
+
+/* One error line: "cgoguard: <what> in CGOGUARD_OPTIONS: <accepted>". */
+static void say(int fd, const char *a, const char *b, size_t blen, const char *c) {
+  char line[600];
+  size_t n = 0;
+  const char *parts[3] = {a, b, c};
+  size_t lens[3] = {cg_strlen(a), blen, cg_strlen(c)};
+  for (int i = 0; i < 3; i++)
+    for (size_t j = 0; j < lens[i] && n < sizeof line - 2; j++) line[n++] = parts[i][j];
+  line[n++] = '\n';
+  if (fd >= 0) {
+    ssize_t w = write(fd, line, n);
+    (void)w;
+  }
+}
+
+/* Parses a decimal in [lo, hi]; false on anything else. */
+static bool parse_long(const char *v, size_t n, long lo, long hi, long *out) {
+  long x = 0;
+  bool neg = false;
+  size_t i = 0;
+  if (n > 0 && v[0] == '-') neg = true, i = 1;
+  if (i == n) return false;
+  for (; i < n; i++) {
+    if (v[i] < '0' || v[i] > '9') return false;
+    if (x > (hi + 9) / 10 + 1) return false; /* far out of range: stop early */
+    x = x * 10 + (v[i] - '0');
+  }
+  if (neg) x = -x;
+  if (x < lo || x > hi) return false;
+  *out = x;
+  return true;
+}
+
+static bool is(const char *k, size_t n, const char *name) {
+  return cg_strlen(name) == n && cg_strneq(k, name, n);
+}
+
+int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
+  int errors = 0;
+  cg_options_defaults(o);
+  while (s && *s) {
+    const char *item = s;
+    size_t len = 0;
+    while (item[len] && item[len] != ':') len++;
+    s = item[len] ? item + len + 1 : item + len;
+    if (len == 0) continue; /* tolerate "a=1::b=2" and a trailing ':' */
+    size_t klen = 0;
+    while (klen < len && item[klen] != '=') klen++;
+    const char *val = item + klen + 1;
+    size_t vlen = klen < len ? len - klen - 1 : 0;
+    long x;
+#define BAD(msg)                                                                        \
+  do {                                                                                  \
+    say(errfd, "cgoguard: bad value for option '", item, len, msg);                    \
+    errors++;                                                                           \
+    continue;                                                                           \
+  } while (0)
+    if (klen == len) {
+      say(errfd, "cgoguard: option '", item, len,
+          "' has no value (CGOGUARD_OPTIONS takes key=value pairs joined by ':'); ignored");
+      errors++;
+      continue;
+    }
+    if (is(item, klen, "mode")) {
+      if (is(val, vlen, "abort")) o->mode = CG_MODE_ABORT;
+      else if (is(val, vlen, "neutralize") || is(val, vlen, "neutralise"))
+        o->mode = CG_MODE_NEUTRALIZE;
+      else BAD("': accepted: abort, neutralize (or neutralise); keeping mode=abort");
+    } else if (is(item, klen, "log_format")) {
+      if (is(val, vlen, "text")) o->log_format = CG_FORMAT_TEXT;
+      else if (is(val, vlen, "json")) o->log_format = CG_FORMAT_JSON;
+      else BAD("': accepted: text, json; keeping text");
+    } else if (is(item, klen, "log_path")) {
+      if (vlen == 0 || vlen >= sizeof o->log_path)
+        BAD("': accepted: stderr or a path of 1 to 511 bytes (%p becomes the pid)");
+      cg_copy(o->log_path, val, vlen);
+      o->log_path[vlen] = 0;
+    } else if (is(item, klen, "quarantine_mb")) {
+      if (!parse_long(val, vlen, 0, 1 << 20, &x))
+        BAD("': accepted: an integer from 0 to 1048576 (MiB)");
+      o->quarantine_bytes = (size_t)x << 20;
+    } else if (is(item, klen, "stack_depth")) {
+      if (!parse_long(val, vlen, 1, 256, &x)) BAD("': accepted: an integer from 1 to 256");
+      o->stack_depth = (int)x;
+    } else if (is(item, klen, "max_reports")) {
+      if (!parse_long(val, vlen, -1, 1000000000L, &x))
+        BAD("': accepted: -1 (unlimited) or an integer from 0 to 1000000000");
+      o->max_reports = x;
+    } else if (is(item, klen, "verbosity")) {
+      if (!parse_long(val, vlen, 0, 3, &x)) BAD("': accepted: 0, 1, 2 or 3");
+      o->verbosity = (int)x;
+    } else {
+      say(errfd, "cgoguard: unknown option '", item, klen,
+          "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
+          "stack_depth, max_reports, verbosity; ignored");
+      errors++;
+    }
+#undef BAD
+  }
+  return errors;
+}

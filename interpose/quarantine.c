@@ -1,0 +1,151 @@
+/* Quarantine: freed blocks are held back, FIFO, up to quarantine_mb, so a
+ * second free or a late use still finds the block marked freed in the table
+ * instead of handed out again.
+ *
+ * Each thread fills a local batch with no lock and no shared write; a full
+ * batch is appended to the global FIFO under a short lock (once per 64
+ * frees), and whoever appends evicts the oldest batches past the budget,
+ * outside the lock.  The same split ASan's quarantine uses.
+ */
+#include "internal.h"
+
+#define QB_N 64
+#define POOL_CHUNK (1u << 20)
+
+struct qbatch {
+  struct qbatch *next;
+  _Atomic uint32_t n;
+  uint64_t bytes;
+  struct qent e[QB_N];
+};
+
+static struct {
+  cg_lock lock;
+  struct qbatch *head, *tail; /* FIFO, oldest at head */
+  uint64_t bytes;
+  struct qbatch *free_list;
+  unsigned char *pool;
+  size_t pool_left;
+} Q;
+
+/* What a quarantined block costs: its bytes plus table and batch entries. */
+static inline uint64_t block_cost(uint64_t size) { return ((size + 15) & ~15ull) + 48; }
+
+static struct qbatch *batch_new(void) {
+  struct qbatch *b;
+  cg_lock_acquire(&Q.lock);
+  if ((b = Q.free_list)) {
+    Q.free_list = b->next;
+  } else {
+    if (Q.pool_left < sizeof *b) {
+      Q.pool = cg_os_alloc(POOL_CHUNK);
+      Q.pool_left = Q.pool ? POOL_CHUNK : 0;
+    }
+    if (Q.pool_left >= sizeof *b) {
+      b = (struct qbatch *)(void *)Q.pool;
+      Q.pool += sizeof *b;
+      Q.pool_left -= sizeof *b;
+    }
+  }
+  cg_lock_release(&Q.lock);
+  if (b) {
+    b->next = NULL;
+    atomic_store_explicit(&b->n, 0, memory_order_relaxed);
+    b->bytes = 0;
+  }
+  return b;
+}
+
+static void release_batches(struct qbatch *list) {
+  struct qbatch *last = NULL;
+  for (struct qbatch *b = list; b; last = b, b = b->next) {
+    uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
+    for (uint32_t i = 0; i < n; i++) cg_release_block(b->e[i].ptr, b->e[i].size);
+  }
+  if (!list) return;
+  cg_lock_acquire(&Q.lock);
+  last->next = Q.free_list;
+  Q.free_list = list;
+  cg_lock_release(&Q.lock);
+}
+
+/* Appends b to the FIFO and evicts past the budget. */
+static void flush(struct qbatch *b) {
+  struct qbatch *evicted = NULL, **tailp = &evicted;
+  cg_lock_acquire(&Q.lock);
+  if (Q.tail) Q.tail->next = b;
+  else Q.head = b;
+  Q.tail = b;
+  Q.bytes += b->bytes;
+  while (Q.head && Q.bytes > cg_opt.quarantine_bytes) {
+    struct qbatch *o = Q.head;
+    Q.head = o->next;
+    if (!Q.head) Q.tail = NULL;
+    Q.bytes -= o->bytes;
+    o->next = NULL;
+    *tailp = o;
+    tailp = &o->next;
+  }
+  cg_lock_release(&Q.lock);
+  release_batches(evicted);
+}
+
+void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site) {
+  uint64_t cost = block_cost(size);
+  struct cg_thread *t = cg_thread_self();
+  struct qbatch *b = t ? atomic_load_explicit(&t->batch, memory_order_relaxed) : NULL;
+  if (cost > cg_opt.quarantine_bytes || !t) {
+    cg_release_block(p, size); /* cannot be held: hand it back now */
+    return;
+  }
+  if (!b) {
+    if (!(b = batch_new())) {
+      cg_release_block(p, size);
+      return;
+    }
+    atomic_store_explicit(&t->batch, b, memory_order_release);
+  }
+  uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
+  b->e[n] = (struct qent){p, size, free_site, cg_gettid()};
+  atomic_store_explicit(&b->n, n + 1, memory_order_release);
+  b->bytes += cost;
+  /* a thread's batch holds at most 1/16 of the budget, so the FIFO order
+   * across threads stays close to global */
+  if (n + 1 == QB_N || b->bytes >= cg_opt.quarantine_bytes / 16) {
+    atomic_store_explicit(&t->batch, NULL, memory_order_release);
+    flush(b);
+  }
+}
+
+void quarantine_thread_exit(struct cg_thread *t) {
+  struct qbatch *b = atomic_exchange(&t->batch, NULL);
+  if (b) flush(b);
+}
+
+static bool find_in(struct qbatch *b, uintptr_t p, struct qent *out) {
+  bool found = false;
+  uint32_t n = atomic_load_explicit(&b->n, memory_order_acquire);
+  for (uint32_t i = 0; i < n && i < QB_N; i++)
+    if (b->e[i].ptr == p) *out = b->e[i], found = true; /* keep the newest */
+  return found;
+}
+
+bool quarantine_find(uintptr_t p, struct qent *out) {
+  bool found = false;
+  cg_lock_acquire(&Q.lock);
+  for (struct qbatch *b = Q.head; b; b = b->next) found |= find_in(b, p, out);
+  cg_lock_release(&Q.lock);
+  for (int i = 0;; i++) { /* thread batches are newer than the FIFO */
+    struct cg_thread *t = cg_thread_at(i);
+    if (!t) break;
+    struct qbatch *b = atomic_load_explicit(&t->batch, memory_order_acquire);
+    if (b && atomic_load(&t->in_use)) found |= find_in(b, p, out);
+  }
+  return found;
+}
+
+size_t quarantine_bytes(void) { return Q.bytes; }
+
+void quarantine_atfork_prepare(void) { cg_lock_acquire(&Q.lock); }
+void quarantine_atfork_parent(void) { cg_lock_release(&Q.lock); }
+void quarantine_atfork_child(void) { cg_lock_release(&Q.lock); }

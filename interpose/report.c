@@ -1,0 +1,383 @@
+/* Report formatting and the log.  One report at a time (a lock), formatted
+ * into a static buffer with no stdio and no malloc, then written with
+ * write(2) before any abort. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+_Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
+static _Atomic long reports_written;
+static cg_lock report_lock;
+static int log_fd = -1;
+static int log_pid;
+
+static const char *const kind_names[CGOGUARD_KIND_COUNT] = {
+    [CGOGUARD_DOUBLE_FREE] = "double-free",
+    [CGOGUARD_INVALID_FREE] = "invalid-free",
+    [CGOGUARD_USE_AFTER_FREE] = "use-after-free",
+    [CGOGUARD_HEAP_OVERREAD] = "heap-overread",
+    [CGOGUARD_HEAP_OVERFLOW] = "heap-overflow",
+    [CGOGUARD_READONLY_WRITE] = "readonly-write",
+    [CGOGUARD_NULL_POINTER] = "null-pointer",
+    [CGOGUARD_LEAK] = "leak",
+    [CGOGUARD_STACK_BUFFER_OVERFLOW] = "stack-buffer-overflow",
+};
+static const char *const action_names[] = {"abort", "skipped", "clamped", "continued"};
+
+CG_EXPORT const char *cgoguard_kind_name(int kind) {
+  return kind >= 0 && kind < CGOGUARD_KIND_COUNT ? kind_names[kind] : NULL;
+}
+
+CG_EXPORT uint64_t cgoguard_error_count(int kind) {
+  return kind >= 0 && kind < CGOGUARD_KIND_COUNT ? atomic_load(&cg_error_counts[kind]) : 0;
+}
+
+bool cg_neutralizing(void) { return cg_opt.mode == CG_MODE_NEUTRALIZE; }
+
+/* ---- a tiny formatter --------------------------------------------------- */
+
+struct out {
+  char *buf;
+  size_t n, cap;
+};
+
+static void put(struct out *o, const char *s, size_t n) {
+  for (size_t i = 0; i < n && o->n < o->cap; i++) o->buf[o->n++] = s[i];
+}
+static void puts_(struct out *o, const char *s) { put(o, s, cg_strlen(s)); }
+static void put_dec(struct out *o, int64_t v) {
+  char t[24];
+  int i = 24;
+  uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+  do t[--i] = (char)('0' + u % 10);
+  while (u /= 10);
+  if (v < 0) t[--i] = '-';
+  put(o, t + i, (size_t)(24 - i));
+}
+static void put_hex(struct out *o, uint64_t v) {
+  char t[18];
+  int i = 18;
+  do t[--i] = "0123456789abcdef"[v & 15];
+  while (v >>= 4);
+  t[--i] = 'x';
+  t[--i] = '0';
+  put(o, t + i, (size_t)(18 - i));
+}
+static void put_json_str(struct out *o, const char *s) {
+  puts_(o, "\"");
+  for (; s && *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') put(o, "\\", 1), put(o, s, 1);
+    else if (c < 0x20) puts_(o, "\\u00"), put(o, &"0123456789abcdef"[c >> 4], 1),
+        put(o, &"0123456789abcdef"[c & 15], 1);
+    else put(o, s, 1);
+  }
+  puts_(o, "\"");
+}
+
+/* ---- the log ------------------------------------------------------------ */
+
+/* Expands %p to the pid into dst. */
+static void expand_path(char *dst, size_t cap, const char *src) {
+  struct out o = {dst, 0, cap - 1};
+  for (; *src; src++) {
+    if (src[0] == '%' && src[1] == 'p') put_dec(&o, getpid()), src++;
+    else put(&o, src, 1);
+  }
+  dst[o.n] = 0;
+}
+
+static void say_stderr(const char *a, const char *b, const char *c) {
+  char line[1024];
+  struct out o = {line, 0, sizeof line - 1};
+  puts_(&o, a), puts_(&o, b), puts_(&o, c), puts_(&o, "\n");
+  ssize_t w = write(2, line, o.n);
+  (void)w;
+}
+
+/* Opens (or, in a forked child with %p in the path, reopens) the log.
+ * stderr is dup'ed so a program that closes fd 2 still gets its reports. */
+void cg_log_open(void) {
+  if (log_fd >= 0 && log_pid == getpid()) return;
+  int had = log_fd;
+  log_pid = getpid();
+  if (cg_streq(cg_opt.log_path, "stderr")) {
+    if (had < 0) log_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+    if (log_fd < 0) log_fd = 2;
+  } else {
+    char path[600];
+    expand_path(path, sizeof path, cg_opt.log_path);
+    bool per_pid = false;
+    for (const char *s = cg_opt.log_path; *s; s++) per_pid |= s[0] == '%' && s[1] == 'p';
+    if (had >= 0 && !per_pid) return; /* child shares the parent's file */
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      say_stderr("cgoguard: cannot open log_path '", path, "'; reports go to stderr");
+      fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+      if (fd < 0) fd = 2;
+    }
+    if (had >= 0 && had != 2) close(had);
+    log_fd = fd;
+  }
+  if (cg_opt.verbosity >= 1) {
+    char line[256];
+    struct out o = {line, 0, sizeof line};
+    puts_(&o, "==");
+    put_dec(&o, getpid());
+    puts_(&o, "==cgoguard " CGOGUARD_VERSION ": active, mode=");
+    puts_(&o, cg_opt.mode == CG_MODE_ABORT ? "abort" : "neutralize");
+    puts_(&o, ", log_format=");
+    puts_(&o, cg_opt.log_format == CG_FORMAT_JSON ? "json" : "text");
+    puts_(&o, ", quarantine_mb=");
+    put_dec(&o, (int64_t)(cg_opt.quarantine_bytes >> 20));
+    puts_(&o, "\n");
+    cg_log_line(line, o.n);
+  }
+}
+
+void cg_log_line(const char *s, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(log_fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return; /* full disk or closed pipe: drop, never hang */
+    s += w, n -= (size_t)w;
+  }
+}
+
+/* ---- report body -------------------------------------------------------- */
+
+/* current stack, then alloc site, then free site: each up to stack_depth */
+static struct cg_frame frames[3 * 256];
+static char report_buf[1 << 18];
+
+static void text_frames(struct out *o, const struct cg_frame *f, int n) {
+  for (int i = 0; i < n; i++) {
+    puts_(o, "    #");
+    put_dec(o, i);
+    puts_(o, " ");
+    put_hex(o, f[i].pc);
+    if (f[i].function[0]) {
+      puts_(o, " in ");
+      puts_(o, f[i].function);
+      puts_(o, "+");
+      put_hex(o, f[i].offset);
+    }
+    puts_(o, " (");
+    puts_(o, f[i].module);
+    puts_(o, "+");
+    put_hex(o, f[i].module_offset);
+    puts_(o, ")\n");
+  }
+}
+
+static void json_frames(struct out *o, const struct cg_frame *f, int n) {
+  puts_(o, "[");
+  for (int i = 0; i < n; i++) {
+    puts_(o, i ? ",{\"pc\":\"" : "{\"pc\":\"");
+    put_hex(o, f[i].pc);
+    puts_(o, "\",\"function\":");
+    if (f[i].function[0]) put_json_str(o, f[i].function);
+    else puts_(o, "null");
+    puts_(o, ",\"offset\":");
+    put_dec(o, (int64_t)f[i].offset);
+    puts_(o, ",\"module\":");
+    put_json_str(o, f[i].module);
+    puts_(o, ",\"module_offset\":\"");
+    put_hex(o, f[i].module_offset);
+    puts_(o, "\"}");
+  }
+  puts_(o, "]");
+}
+
+/* Resolves a depot stack into frames (after the current stack's frames). */
+static int site_frames(uint32_t id, struct cg_frame *f, int max) {
+  uintptr_t pcs[256];
+  int n = depot_get(id, pcs, max < 256 ? max : 256);
+  for (int i = 0; i < n; i++) cg_describe_pc(pcs[i], &f[i]);
+  return n;
+}
+
+/* The sentence after the header: where the address is. */
+static void describe(struct out *o, const struct cg_report *r) {
+  put_hex(o, r->addr);
+  const struct cg_ptr_info *p = r->ptr;
+  if (r->kind == CGOGUARD_DOUBLE_FREE) {
+    puts_(o, " is the start of a ");
+    put_dec(o, (int64_t)r->size);
+    puts_(o, "-byte block that was already freed");
+    return;
+  }
+  if (!p) {
+    puts_(o, " is not a live block");
+    return;
+  }
+  switch (p->cls) {
+  case CG_PTR_INTERIOR:
+  case CG_PTR_FREED_INTERIOR:
+    puts_(o, " is ");
+    put_dec(o, (int64_t)(r->addr - p->block));
+    puts_(o, p->cls == CG_PTR_INTERIOR ? " bytes inside a live " : " bytes inside a freed ");
+    put_dec(o, (int64_t)p->block_size);
+    puts_(o, "-byte block at ");
+    put_hex(o, p->block);
+    puts_(o, " (not its start)");
+    break;
+  case CG_PTR_STACK: puts_(o, " is on a thread's stack"); break;
+  case CG_PTR_GLOBAL:
+  case CG_PTR_READONLY:
+    puts_(o, p->cls == CG_PTR_GLOBAL ? " is in the writable data of "
+                                     : " is in read-only memory (a literal or code) of ");
+    puts_(o, p->module);
+    puts_(o, "+");
+    put_hex(o, r->addr - p->module_base);
+    break;
+  case CG_PTR_GO: puts_(o, " is Go-managed memory (Go heap or goroutine stack)"); break;
+  default: puts_(o, " was never returned by the allocator"); break;
+  }
+}
+
+static const char *what(const struct cg_report *r) {
+  switch (r->kind) {
+  case CGOGUARD_DOUBLE_FREE: return "second free of a block";
+  case CGOGUARD_INVALID_FREE: return "free of a pointer the allocator never returned";
+  default: return "bad access";
+  }
+}
+
+static const char *action_text(int a) {
+  switch (a) {
+  case CG_ACT_ABORT: return "aborting (mode=abort)";
+  case CG_ACT_SKIPPED: return "the call was skipped, continuing (mode=neutralize)";
+  case CG_ACT_CLAMPED: return "the call was clamped to the block, continuing (mode=neutralize)";
+  default: return "continuing";
+  }
+}
+
+static void format_text(struct out *o, const struct cg_report *r, int nf, int na, int nfr) {
+  const char *kind = kind_names[r->kind];
+  puts_(o, "=================================================================\n==");
+  put_dec(o, getpid());
+  puts_(o, "==ERROR: cgoguard: ");
+  puts_(o, kind);
+  puts_(o, " on address ");
+  put_hex(o, r->addr);
+  puts_(o, " (");
+  puts_(o, what(r));
+  puts_(o, ") in ");
+  puts_(o, r->func);
+  puts_(o, " by thread T");
+  put_dec(o, cg_gettid());
+  puts_(o, "\n");
+  text_frames(o, frames, nf);
+  puts_(o, "\n");
+  describe(o, r);
+  puts_(o, "\n");
+  if (r->has_block) {
+    puts_(o, "block allocated at:\n");
+    if (na) text_frames(o, frames + nf, na);
+    else puts_(o, "    <unknown>\n");
+  }
+  if (r->has_free) {
+    puts_(o, "block freed by thread T");
+    put_dec(o, r->free_tid);
+    puts_(o, " at:\n");
+    if (nfr) text_frames(o, frames + nf + na, nfr);
+    else puts_(o, "    <unknown>\n");
+  }
+  puts_(o, "action: ");
+  puts_(o, action_text(r->action));
+  puts_(o, "\nSUMMARY: cgoguard: ");
+  puts_(o, kind);
+  if (nf) {
+    puts_(o, " (");
+    puts_(o, frames[0].module);
+    puts_(o, "+");
+    put_hex(o, frames[0].module_offset);
+    puts_(o, ")");
+    if (frames[0].function[0]) puts_(o, " in "), puts_(o, frames[0].function);
+  }
+  puts_(o, "\n=================================================================\n");
+}
+
+static void format_json(struct out *o, const struct cg_report *r, int nf, int na, int nfr) {
+  char desc[512];
+  struct out d = {desc, 0, sizeof desc - 1};
+  describe(&d, r);
+  desc[d.n] = 0;
+  puts_(o, "{\"kind\":\"");
+  puts_(o, kind_names[r->kind]);
+  puts_(o, "\",\"pid\":");
+  put_dec(o, getpid());
+  puts_(o, ",\"tid\":");
+  put_dec(o, cg_gettid());
+  puts_(o, ",\"address\":\"");
+  put_hex(o, r->addr);
+  puts_(o, "\",\"size\":");
+  if (r->has_block) put_dec(o, (int64_t)r->size);
+  else puts_(o, "null");
+  puts_(o, ",\"function\":");
+  put_json_str(o, r->func);
+  puts_(o, ",\"mode\":\"");
+  puts_(o, cg_opt.mode == CG_MODE_ABORT ? "abort" : "neutralize");
+  puts_(o, "\",\"action\":\"");
+  puts_(o, action_names[r->action]);
+  puts_(o, "\",\"description\":");
+  put_json_str(o, desc);
+  if (r->ptr) {
+    puts_(o, ",\"class\":\"");
+    puts_(o, cg_ptr_class_name(r->ptr->cls));
+    puts_(o, "\"");
+    if (r->ptr->module[0]) puts_(o, ",\"module\":"), put_json_str(o, r->ptr->module);
+  }
+  if (r->has_block) {
+    puts_(o, ",\"block\":\"");
+    put_hex(o, r->block);
+    puts_(o, "\",\"offset\":");
+    put_dec(o, (int64_t)(r->addr - r->block));
+  }
+  puts_(o, ",\"stack\":");
+  json_frames(o, frames, nf);
+  puts_(o, ",\"alloc_site\":");
+  if (r->has_block) puts_(o, "{\"stack\":"), json_frames(o, frames + nf, na), puts_(o, "}");
+  else puts_(o, "null");
+  puts_(o, ",\"free_site\":");
+  if (r->has_free) {
+    puts_(o, "{\"tid\":");
+    put_dec(o, r->free_tid);
+    puts_(o, ",\"stack\":");
+    json_frames(o, frames + nf + na, nfr);
+    puts_(o, "}");
+  } else {
+    puts_(o, "null");
+  }
+  puts_(o, "}\n");
+}
+
+void cg_report(struct cg_report *r) {
+  atomic_fetch_add(&cg_error_counts[r->kind], 1);
+  bool abort_now = r->action == CG_ACT_ABORT;
+  if (cg_opt.max_reports >= 0 && atomic_fetch_add(&reports_written, 1) >= cg_opt.max_reports) {
+    if (abort_now) abort();
+    return;
+  }
+  cg_tls.depth++;
+  cg_lock_acquire(&report_lock);
+  cg_log_open();
+  int depth = cg_opt.stack_depth;
+  int nf = cg_unwind(frames, depth);
+  int na = r->has_block ? site_frames(r->alloc_site, frames + nf, depth) : 0;
+  int nfr = r->has_free ? site_frames(r->free_site, frames + nf + na, depth) : 0;
+  struct out o = {report_buf, 0, sizeof report_buf};
+  if (cg_opt.log_format == CG_FORMAT_JSON) format_json(&o, r, nf, na, nfr);
+  else format_text(&o, r, nf, na, nfr);
+  cg_log_line(report_buf, o.n);
+  if (abort_now) abort(); /* the log is complete: Go prints its traces now */
+  cg_lock_release(&report_lock);
+  cg_tls.depth--;
+}
+
+void cg_report_atfork_child(void) { cg_lock_release(&report_lock); }

@@ -1,0 +1,116 @@
+/* Per-thread state, the thread registry and the raw helpers the rest of the
+ * shim uses instead of libc (which it interposes). */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+__thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
+
+int cg_gettid(void) {
+  if (cg_unlikely(cg_tls.tid == 0)) cg_tls.tid = (int)syscall(SYS_gettid);
+  return cg_tls.tid;
+}
+
+/* ---- raw memory --------------------------------------------------------- */
+
+void *cg_os_alloc(size_t bytes) {
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void cg_os_free(void *p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
+/* rep stosb / rep movsb: fast on every x86-64 with ERMS, and they cannot be
+ * turned into calls to the interposed memset/memcpy by the compiler. */
+void cg_fill(void *dst, int byte, size_t n) {
+  __asm__ volatile("rep stosb" : "+D"(dst), "+c"(n) : "a"(byte) : "memory");
+}
+
+void cg_copy(void *dst, const void *src, size_t n) {
+  __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+}
+
+size_t cg_strlen(const char *s) {
+  const char *p = s;
+  while (*p) p++;
+  return (size_t)(p - s);
+}
+
+int cg_streq(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+int cg_strneq(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (a[i] != b[i]) return 0;
+    if (!a[i]) return 1;
+  }
+  return 1;
+}
+
+void cg_lock_acquire(cg_lock *l) {
+  for (unsigned spins = 0;; spins++) {
+    int expected = 0;
+    if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_weak_explicit(&l->v, &expected, 1, memory_order_acquire,
+                                              memory_order_relaxed))
+      return;
+    if (spins > 64) sched_yield();
+    else __builtin_ia32_pause();
+  }
+}
+
+void cg_lock_release(cg_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
+
+/* ---- thread registry ---------------------------------------------------- */
+
+/* Records live in one mmap'd array so report-time scans never touch freed
+ * TLS; a thread's record is released by a pthread key destructor. */
+static struct cg_thread *threads;
+static _Atomic int threads_hwm;
+
+struct cg_thread *cg_thread_at(int i) {
+  if (!threads || i >= atomic_load(&threads_hwm)) return NULL;
+  return &threads[i];
+}
+
+struct cg_thread *cg_thread_self(void) {
+  if (cg_likely(cg_tls.thread != NULL)) return cg_tls.thread;
+  if (!threads) {
+    struct cg_thread *arr = cg_os_alloc(sizeof(struct cg_thread) * CG_MAX_THREADS);
+    struct cg_thread *expected = NULL;
+    if (!arr) return NULL;
+    if (!__atomic_compare_exchange_n(&threads, &expected, arr, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      cg_os_free(arr, sizeof(struct cg_thread) * CG_MAX_THREADS);
+  }
+  int hwm = atomic_load(&threads_hwm);
+  for (int i = 0; i < CG_MAX_THREADS; i++) {
+    struct cg_thread *t = &threads[i];
+    int expected = 0;
+    if (i >= hwm) {
+      /* extend the scanned range first so a reader sees the record */
+      int h = hwm;
+      while (h <= i && !atomic_compare_exchange_weak(&threads_hwm, &h, i + 1)) {}
+      hwm = atomic_load(&threads_hwm);
+    }
+    if (atomic_load_explicit(&t->in_use, memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_strong(&t->in_use, &expected, 1)) {
+      t->tid = cg_gettid();
+      cg_tls.thread = t;
+      cg_thread_registered(t);
+      return t;
+    }
+  }
+  return NULL;
+}
+
