@@ -27,18 +27,19 @@ deps:
 
 # ---- unit tests: plain, under ThreadSanitizer and AddressSanitizer ----
 UNIT_SRCS := interpose/shadow.c interpose/depot.c interpose/options.c \
-             interpose/runtime_stub.c
+             interpose/runtime.c interpose/classify.c interpose/unwind.c tests/unit/stubs.c
 UNIT_CFLAGS := -O1 -g -Wall -Wextra -Werror -std=gnu11 -mcx16 -Iinterpose -pthread
+UNIT_LDLIBS := -lunwind -ldl
 
 $(BUILD)/unit/%: tests/unit/%.c $(UNIT_SRCS) interpose/internal.h tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) $< $(UNIT_SRCS) -o $@
+	$(CC) $(UNIT_CFLAGS) $< $(UNIT_SRCS) -o $@ $(UNIT_LDLIBS)
 $(BUILD)/unit-tsan/%: tests/unit/%.c $(UNIT_SRCS) interpose/internal.h tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -fsanitize=thread $< $(UNIT_SRCS) -o $@
+	$(CC) $(UNIT_CFLAGS) -fsanitize=thread $< $(UNIT_SRCS) -o $@ $(UNIT_LDLIBS)
 $(BUILD)/unit-asan/%: tests/unit/%.c $(UNIT_SRCS) interpose/internal.h tests/unit/unit.h
 	@mkdir -p $(dir $@)
-	$(CC) $(UNIT_CFLAGS) -fsanitize=address,undefined $< $(UNIT_SRCS) -o $@
+	$(CC) $(UNIT_CFLAGS) -fsanitize=address,undefined $< $(UNIT_SRCS) -o $@ $(UNIT_LDLIBS)
 
 UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-tsan/%) \

@@ -68,7 +68,9 @@ static bool has_go_note(struct dl_phdr_info *info) {
     while (n + sizeof(ElfW(Nhdr)) <= end) {
       const ElfW(Nhdr) *h = (const ElfW(Nhdr) *)(const void *)n;
       const char *name = (const char *)(h + 1);
-      if (h->n_namesz == 3 && name[0] == 'G' && name[1] == 'o' && name[2] == 0) return true;
+      /* Go's linker writes the name "Go\0\0" with n_namesz 4 */
+      if ((h->n_namesz == 3 || h->n_namesz == 4) && name[0] == 'G' && name[1] == 'o' && !name[2])
+        return true;
       n += sizeof *h + ((h->n_namesz + 3) & ~3u) + ((h->n_descsz + 3) & ~3u);
     }
   }

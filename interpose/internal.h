@@ -34,6 +34,7 @@ struct cg_tls {
   int live_delta;     /* batched contribution to the live-block count */
   int used_delta;     /* batched contribution to the current level's fill */
   unsigned used_gen;  /* table generation used_delta was counted against */
+  unsigned inserts;   /* table inserts by this thread, to pace growth checks */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));

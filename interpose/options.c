@@ -54,6 +54,44 @@ static bool is(const char *k, size_t n, const char *name) {
   return cg_strlen(name) == n && cg_strneq(k, name, n);
 }
 
+/* Applies one key=value; returns NULL, or the accepted values when the
+ * value is bad.  Sets *known to false for an unknown key. */
+static const char *apply(struct cg_options *o, const char *key, size_t klen, const char *val,
+                         size_t vlen, bool *known) {
+  long x;
+  *known = true;
+  if (is(key, klen, "mode")) {
+    if (is(val, vlen, "abort")) o->mode = CG_MODE_ABORT;
+    else if (is(val, vlen, "neutralize") || is(val, vlen, "neutralise")) o->mode = CG_MODE_NEUTRALIZE;
+    else return "accepted: abort, neutralize (or neutralise); keeping abort";
+  } else if (is(key, klen, "log_format")) {
+    if (is(val, vlen, "text")) o->log_format = CG_FORMAT_TEXT;
+    else if (is(val, vlen, "json")) o->log_format = CG_FORMAT_JSON;
+    else return "accepted: text, json; keeping text";
+  } else if (is(key, klen, "log_path")) {
+    if (vlen == 0 || vlen >= sizeof o->log_path)
+      return "accepted: stderr or a path of 1 to 511 bytes (%p becomes the pid)";
+    cg_copy(o->log_path, val, vlen);
+    o->log_path[vlen] = 0;
+  } else if (is(key, klen, "quarantine_mb")) {
+    if (!parse_long(val, vlen, 0, 1 << 20, &x)) return "accepted: an integer from 0 to 1048576 (MiB)";
+    o->quarantine_bytes = (size_t)x << 20;
+  } else if (is(key, klen, "stack_depth")) {
+    if (!parse_long(val, vlen, 1, 256, &x)) return "accepted: an integer from 1 to 256";
+    o->stack_depth = (int)x;
+  } else if (is(key, klen, "max_reports")) {
+    if (!parse_long(val, vlen, -1, 1000000000L, &x))
+      return "accepted: -1 (unlimited) or an integer from 0 to 1000000000";
+    o->max_reports = x;
+  } else if (is(key, klen, "verbosity")) {
+    if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
+    o->verbosity = (int)x;
+  } else {
+    *known = false;
+  }
+  return NULL;
+}
+
 int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
   int errors = 0;
   cg_options_defaults(o);
@@ -65,56 +103,27 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
     if (len == 0) continue; /* tolerate "a=1::b=2" and a trailing ':' */
     size_t klen = 0;
     while (klen < len && item[klen] != '=') klen++;
-    const char *val = item + klen + 1;
-    size_t vlen = klen < len ? len - klen - 1 : 0;
-    long x;
-#define BAD(msg)                                                                        \
-  do {                                                                                  \
-    say(errfd, "cgoguard: bad value for option '", item, len, msg);                    \
-    errors++;                                                                           \
-    continue;                                                                           \
-  } while (0)
     if (klen == len) {
       say(errfd, "cgoguard: option '", item, len,
           "' has no value (CGOGUARD_OPTIONS takes key=value pairs joined by ':'); ignored");
       errors++;
       continue;
     }
-    if (is(item, klen, "mode")) {
-      if (is(val, vlen, "abort")) o->mode = CG_MODE_ABORT;
-      else if (is(val, vlen, "neutralize") || is(val, vlen, "neutralise"))
-        o->mode = CG_MODE_NEUTRALIZE;
-      else BAD("': accepted: abort, neutralize (or neutralise); keeping mode=abort");
-    } else if (is(item, klen, "log_format")) {
-      if (is(val, vlen, "text")) o->log_format = CG_FORMAT_TEXT;
-      else if (is(val, vlen, "json")) o->log_format = CG_FORMAT_JSON;
-      else BAD("': accepted: text, json; keeping text");
-    } else if (is(item, klen, "log_path")) {
-      if (vlen == 0 || vlen >= sizeof o->log_path)
-        BAD("': accepted: stderr or a path of 1 to 511 bytes (%p becomes the pid)");
-      cg_copy(o->log_path, val, vlen);
-      o->log_path[vlen] = 0;
-    } else if (is(item, klen, "quarantine_mb")) {
-      if (!parse_long(val, vlen, 0, 1 << 20, &x))
-        BAD("': accepted: an integer from 0 to 1048576 (MiB)");
-      o->quarantine_bytes = (size_t)x << 20;
-    } else if (is(item, klen, "stack_depth")) {
-      if (!parse_long(val, vlen, 1, 256, &x)) BAD("': accepted: an integer from 1 to 256");
-      o->stack_depth = (int)x;
-    } else if (is(item, klen, "max_reports")) {
-      if (!parse_long(val, vlen, -1, 1000000000L, &x))
-        BAD("': accepted: -1 (unlimited) or an integer from 0 to 1000000000");
-      o->max_reports = x;
-    } else if (is(item, klen, "verbosity")) {
-      if (!parse_long(val, vlen, 0, 3, &x)) BAD("': accepted: 0, 1, 2 or 3");
-      o->verbosity = (int)x;
-    } else {
+    bool known;
+    const char *accepted = apply(o, item, klen, item + klen + 1, len - klen - 1, &known);
+    if (!known) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
           "stack_depth, max_reports, verbosity; ignored");
       errors++;
+    } else if (accepted) {
+      char msg[160] = "': ";
+      size_t n = 3;
+      for (const char *a = accepted; *a && n + 1 < sizeof msg; a++) msg[n++] = *a;
+      msg[n] = 0;
+      say(errfd, "cgoguard: bad value in CGOGUARD_OPTIONS '", item, len, msg);
+      errors++;
     }
-#undef BAD
   }
   return errors;
 }

@@ -5,11 +5,14 @@
  * through a stale pointer: the key is part of the comparison).
  *
  * The table lives in one of two large MAP_NORESERVE reservations; a "view"
- * is (reservation, log2 capacity).  Growth doubles the view in place (the
- * new upper half is fresh zero pages), so memory at the peak of a growth is
- * just the new size.  When tombstones rather than live blocks fill the view,
- * a rebuild moves everything into the other reservation at the right size
- * and the old one is returned to the kernel.
+ * is (reservation, size class).  Capacities grow by 1.5x when live blocks
+ * fill 80%, so the table costs at most 16 / (0.8 / 1.5) = 30 bytes per live
+ * block.  Growth happens in place (the new tail is fresh zero pages), so
+ * memory at its peak is just the new size; the entries that moved leave
+ * tombstones, which later inserts reuse.  When tombstones rather than live
+ * blocks fill a view, a rebuild moves everything into the other
+ * reservation, sized for the live blocks, and the old one is returned to
+ * the kernel.
  *
  * Moving is incremental and cooperative: inserting threads migrate chunks of
  * the old view.  An entry is moved by freeze (CAS), copy into the new view,
@@ -19,6 +22,8 @@
  * probe sequence is never cut.  Inserters publish the view they insert into
  * in their thread record, and migration of a view starts only when no
  * inserter is still inside it (Dekker-style: publish, fence, re-read).
+ * Migration counters carry the generation they belong to, so a helper that
+ * slept through a whole migration cannot touch the next one.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -26,43 +31,60 @@
 
 #include "internal.h"
 
-#define MIN_LG 12
+#define MIN_CAP 4096
+#define RESERVE_SLOTS (1ull << 28) /* 4 GiB of address space per reservation */
 #define CHUNK 256          /* slots migrated per help step */
 
-static int max_lg;         /* capacity of each reservation, log2 slots */
+static int max_sc;         /* largest size class the reservations hold */
+static uint64_t reserved_slots;
 static cg_entry *_Atomic region[2];
 
 /* The whole table state in one word, so a reader snapshots it at once:
- * bit 0 cur reservation, bits 1-6 cur lg, bit 7 migrating, bit 8 old
- * reservation, bits 9-14 old lg, bits 16-63 generation. */
+ * bit 0 cur reservation, bits 1-6 cur size class, bit 7 migrating, bit 8
+ * old reservation, bits 9-14 old size class, bits 16-63 generation. */
 static _Atomic uint64_t tstate;
 #define ST_CUR_R(s) ((int)((s)&1))
-#define ST_CUR_LG(s) ((int)(((s) >> 1) & 63))
+#define ST_CUR_SC(s) ((int)(((s) >> 1) & 63))
 #define ST_MIGRATING(s) (((s) >> 7) & 1)
 #define ST_OLD_R(s) ((int)(((s) >> 8) & 1))
-#define ST_OLD_LG(s) ((int)(((s) >> 9) & 63))
+#define ST_OLD_SC(s) ((int)(((s) >> 9) & 63))
 #define ST_GEN(s) ((s) >> 16)
-static inline uint64_t st_make(int cr, int clg, int mig, int orr, int olg, uint64_t gen) {
-  return (uint64_t)cr | (uint64_t)clg << 1 | (uint64_t)mig << 7 | (uint64_t)orr << 8 |
-         (uint64_t)olg << 9 | gen << 16;
+static inline uint64_t st_make(int cr, int csc, int mig, int orr, int osc, uint64_t gen) {
+  return (uint64_t)cr | (uint64_t)csc << 1 | (uint64_t)mig << 7 | (uint64_t)orr << 8 |
+         (uint64_t)osc << 9 | gen << 16;
 }
 /* a view as published in thread records: nonzero */
-static inline uintptr_t view_tag(int r, int lg) { return (uintptr_t)(1 | r << 1 | lg << 2); }
+static inline uintptr_t view_tag(int r, int sc) { return (uintptr_t)(1 | r << 1 | sc << 2); }
+
+/* Slots of size class sc: 4096 * 1.5^sc.  Filled before the first view is
+ * published (readers acquire tstate, so they see it). */
+static uint64_t caps[64];
+static inline uint64_t cap_of(int sc) { return caps[sc]; }
+
+static void size_classes(void) {
+  for (int i = 0; i < 64; i++) {
+    caps[i] = i ? caps[i - 1] + caps[i - 1] / 2 : MIN_CAP;
+    caps[i] &= ~63ull; /* whole pages of entries */
+  }
+}
 
 static _Atomic int64_t used[2][64];  /* non-empty slots per view (batched) */
 static _Atomic int64_t live_count;
-static _Atomic int migration_ready;  /* no inserter left in the old view */
+/* Migration progress, each tagged with its generation in the top 32 bits. */
+static _Atomic uint64_t migration_ready;  /* gen: no inserter left in the old view */
 static _Atomic uint64_t migrate_next, migrate_done;
 static cg_lock grow_lock;
 static _Atomic int unregistered_inserters; /* threads without a record */
 
-static inline uint64_t hash_ptr(uintptr_t p) {
+/* Home slot of p in size class sc: multiply-shift, uniform for any capacity. */
+static inline uint64_t home_of(uintptr_t p, int sc) {
   uint64_t x = (uint64_t)p >> 4;
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
-  return x;
+  return (uint64_t)(((unsigned __int128)x * caps[sc]) >> 64);
 }
+static inline uint64_t next_slot(uint64_t i, uint64_t cap) { return i + 1 == cap ? 0 : i + 1; }
 
 static inline bool cas16(cg_entry *e, uint64_t k0, uint64_t m0, uint64_t k1, uint64_t m1) {
   unsigned __int128 o = (unsigned __int128)m0 << 64 | k0;
@@ -85,22 +107,20 @@ static inline void read_entry(cg_entry *e, uint64_t *k, uint64_t *m) {
 static bool reserve(int r) {
   if (atomic_load_explicit(&region[r], memory_order_acquire)) return true;
   cg_entry *expected = NULL;
-  if (!max_lg) {
-    /* 2^28 slots (4 GiB virtual) per reservation; smaller where refused */
-    for (int lg = 28; lg >= MIN_LG; lg -= 2) {
-      cg_entry *p = cg_os_alloc(sizeof(cg_entry) << lg);
-      if (p) {
-        if (atomic_compare_exchange_strong(&region[r], &expected, p)) max_lg = lg;
-        else cg_os_free(p, sizeof(cg_entry) << lg);
-        return true;
-      }
-    }
+  uint64_t n = reserved_slots;
+  cg_entry *p = NULL;
+  if (!n) { /* first time: smaller where address space is limited */
+    size_classes();
+    for (n = RESERVE_SLOTS; n >= MIN_CAP && !(p = cg_os_alloc(sizeof(cg_entry) * n)); n >>= 2) {}
+    if (!p) return false;
+    int sc = 0;
+    while (cap_of(sc + 1) <= n) sc++;
+    max_sc = sc;
+    reserved_slots = n;
+  } else if (!(p = cg_os_alloc(sizeof(cg_entry) * n))) {
     return false;
   }
-  cg_entry *p = cg_os_alloc(sizeof(cg_entry) << max_lg);
-  if (!p) return false;
-  if (!atomic_compare_exchange_strong(&region[r], &expected, p))
-    cg_os_free(p, sizeof(cg_entry) << max_lg);
+  if (!atomic_compare_exchange_strong(&region[r], &expected, p)) cg_os_free(p, sizeof(cg_entry) * n);
   return true;
 }
 
@@ -109,7 +129,7 @@ static uint64_t load_state(void) {
   if (cg_likely(s != 0)) return s;
   if (!reserve(0)) return 0;
   uint64_t expected = 0;
-  atomic_compare_exchange_strong(&tstate, &expected, st_make(0, MIN_LG, 0, 0, 0, 1));
+  atomic_compare_exchange_strong(&tstate, &expected, st_make(0, 0, 0, 0, 0, 1));
   return atomic_load(&tstate);
 }
 
@@ -118,10 +138,10 @@ static inline cg_entry *slots_of(int r) {
 }
 
 /* Finds p in one view. */
-static cg_entry *find_in(int r, int lg, uintptr_t p, uint64_t *meta) {
+static cg_entry *find_in(int r, int sc, uintptr_t p, uint64_t *meta) {
   cg_entry *s = slots_of(r);
-  uint64_t mask = (1ull << lg) - 1, i = hash_ptr(p) & mask;
-  for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+  uint64_t cap = cap_of(sc), i = home_of(p, sc);
+  for (uint64_t n = 0; n < cap; n++, i = next_slot(i, cap)) {
     uint64_t k = atomic_load_explicit(&s[i].key, memory_order_acquire);
     if (k == p) {
       uint64_t k2, m;
@@ -141,8 +161,8 @@ cg_entry *shadow_find(uintptr_t p, uint64_t *meta) {
     uint64_t s = load_state(), m = 0;
     cg_entry *e = NULL;
     if (!s) return NULL;
-    if (ST_MIGRATING(s)) e = find_in(ST_OLD_R(s), ST_OLD_LG(s), p, &m);
-    if (!e) e = find_in(ST_CUR_R(s), ST_CUR_LG(s), p, &m);
+    if (ST_MIGRATING(s)) e = find_in(ST_OLD_R(s), ST_OLD_SC(s), p, &m);
+    if (!e) e = find_in(ST_CUR_R(s), ST_CUR_SC(s), p, &m);
     if (e && !(m & CG_FROZEN)) {
       *meta = m;
       return e;
@@ -173,10 +193,10 @@ bool shadow_erase(cg_entry *e, uintptr_t p, uint64_t old) {
 
 /* Places {p, meta} in a view; *took_empty tells whether it used an EMPTY
  * slot (fill accounting).  Returns false when the view is full. */
-static bool place(int r, int lg, uintptr_t p, uint64_t meta, bool *took_empty, int *probes) {
+static bool place(int r, int sc, uintptr_t p, uint64_t meta, bool *took_empty, int *probes) {
   cg_entry *s = slots_of(r);
-  uint64_t mask = (1ull << lg) - 1, i = hash_ptr(p) & mask;
-  for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+  uint64_t cap = cap_of(sc), i = home_of(p, sc);
+  for (uint64_t n = 0; n < cap; n++, i = next_slot(i, cap)) {
     uint64_t k = atomic_load_explicit(&s[i].key, memory_order_relaxed);
     while (k == CG_KEY_EMPTY || k == CG_KEY_TOMB) {
       if (cas16(&s[i], k, 0, p, meta)) {
@@ -190,11 +210,11 @@ static bool place(int r, int lg, uintptr_t p, uint64_t meta, bool *took_empty, i
   return false;
 }
 
-static void count_used(uint64_t s, int r, int lg) {
+static void count_used(uint64_t s, int r, int sc) {
   uint64_t gen = ST_GEN(s);
   if (cg_tls.used_gen != (unsigned)gen) cg_tls.used_gen = (unsigned)gen, cg_tls.used_delta = 0;
   if (++cg_tls.used_delta >= 16) {
-    atomic_fetch_add_explicit(&used[r][lg], cg_tls.used_delta, memory_order_relaxed);
+    atomic_fetch_add_explicit(&used[r][sc], cg_tls.used_delta, memory_order_relaxed);
     cg_tls.used_delta = 0;
   }
 }
@@ -210,19 +230,21 @@ int64_t shadow_count(void) { return atomic_load(&live_count) + cg_tls.live_delta
 size_t shadow_bytes(void) {
   uint64_t s = atomic_load(&tstate);
   if (!s) return 0;
-  size_t b = sizeof(cg_entry) << ST_CUR_LG(s);
-  if (ST_MIGRATING(s) && ST_OLD_R(s) != ST_CUR_R(s)) b += sizeof(cg_entry) << ST_OLD_LG(s);
+  size_t b = sizeof(cg_entry) * cap_of(ST_CUR_SC(s));
+  if (ST_MIGRATING(s) && ST_OLD_R(s) != ST_CUR_R(s)) b += sizeof(cg_entry) * cap_of(ST_OLD_SC(s));
   return b;
 }
 
 /* ---- growth and migration ----------------------------------------------- */
 
 /* Is the entry for p at slot `at` reachable by a probe from its home in
- * view (r, lg)?  Chains never regain EMPTY slots, so once true it stays. */
-static bool reachable(int r, int lg, uintptr_t p, uint64_t at) {
+ * view (r, sc)?  Chains never regain EMPTY slots, so once true it stays.
+ * Looks a short way only: moving an entry is always correct, walking a long
+ * dense run for every entry would not be linear. */
+static bool reachable(int r, int sc, uintptr_t p, uint64_t at) {
   cg_entry *s = slots_of(r);
-  uint64_t mask = (1ull << lg) - 1, i = hash_ptr(p) & mask;
-  for (uint64_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+  uint64_t cap = cap_of(sc), i = home_of(p, sc);
+  for (int n = 0; n < 64; n++, i = next_slot(i, cap)) {
     if (i == at) return true;
     if (atomic_load_explicit(&s[i].key, memory_order_relaxed) == CG_KEY_EMPTY) return false;
   }
@@ -230,19 +252,19 @@ static bool reachable(int r, int lg, uintptr_t p, uint64_t at) {
 }
 
 static void migrate_slot(uint64_t s, uint64_t i) {
-  int orr = ST_OLD_R(s), cr = ST_CUR_R(s), clg = ST_CUR_LG(s);
+  int orr = ST_OLD_R(s), cr = ST_CUR_R(s), csc = ST_CUR_SC(s);
   cg_entry *e = &slots_of(orr)[i];
   for (;;) {
     uint64_t k, m;
     read_entry(e, &k, &m);
     if (k == CG_KEY_EMPTY || k == CG_KEY_TOMB) return;
     if (m & CG_FROZEN) return; /* someone else is moving it */
-    if (orr == cr && reachable(cr, clg, k, i)) return; /* in place: already fine */
+    if (orr == cr && reachable(cr, csc, k, i)) return; /* in place: already fine */
     if (!cas16(e, k, m, k, m | CG_FROZEN)) continue;
     bool empty;
     int probes;
-    if (place(cr, clg, k, m, &empty, &probes)) {
-      if (empty) count_used(s, cr, clg);
+    if (place(cr, csc, k, m, &empty, &probes)) {
+      if (empty) count_used(s, cr, csc);
       cas16(e, k, m | CG_FROZEN, CG_KEY_TOMB, 0);
     } else {
       cas16(e, k, m | CG_FROZEN, k, m); /* new view full: leave it */
@@ -252,7 +274,7 @@ static void migrate_slot(uint64_t s, uint64_t i) {
 }
 
 static bool inserters_left(uint64_t s) {
-  uintptr_t tag = view_tag(ST_OLD_R(s), ST_OLD_LG(s));
+  uintptr_t tag = view_tag(ST_OLD_R(s), ST_OLD_SC(s));
   if (atomic_load(&unregistered_inserters)) return true;
   for (int i = 0;; i++) {
     struct cg_thread *t = cg_thread_at(i);
@@ -261,26 +283,41 @@ static bool inserters_left(uint64_t s) {
   }
 }
 
+/* Adds n to a generation-tagged counter if it still belongs to gen;
+ * returns the previous count, or UINT64_MAX when the migration is over. */
+static uint64_t tagged_add(_Atomic uint64_t *c, uint32_t gen, uint64_t n, uint64_t limit) {
+  uint64_t v = atomic_load(c);
+  do {
+    if ((uint32_t)(v >> 32) != gen || (v & 0xffffffffu) >= limit) return UINT64_MAX;
+  } while (!atomic_compare_exchange_weak(c, &v, v + n));
+  return v & 0xffffffffu;
+}
+
 /* One step of cooperative migration; returns true when there is none. */
 static bool migrate_help(void) {
   uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire);
   if (!ST_MIGRATING(s)) return true;
-  if (!atomic_load_explicit(&migration_ready, memory_order_acquire)) {
+  uint32_t gen = (uint32_t)ST_GEN(s);
+  if (atomic_load_explicit(&migration_ready, memory_order_acquire) != gen) {
     if (inserters_left(s)) return false;
-    atomic_store(&migration_ready, 1);
+    uint64_t expected = gen - 1ull; /* grow() left the previous generation */
+    atomic_compare_exchange_strong(&migration_ready, &expected, gen);
   }
-  uint64_t cap = 1ull << ST_OLD_LG(s);
-  uint64_t start = atomic_fetch_add(&migrate_next, CHUNK);
-  if (start >= cap) return false;
+  uint64_t cap = cap_of(ST_OLD_SC(s));
+  uint64_t start = tagged_add(&migrate_next, gen, CHUNK, cap);
+  if (start == UINT64_MAX) return false;
   uint64_t end = start + CHUNK < cap ? start + CHUNK : cap;
-  for (uint64_t i = start; i < end; i++) migrate_slot(s, i);
-  if (atomic_fetch_add(&migrate_done, end - start) + (end - start) == cap) {
-    /* last chunk: the old view is empty of entries */
+  /* from the top down: entries move to higher slots (homes scale with the
+   * capacity), so they land where moves have already left tombstones
+   * instead of filling the gaps between clusters still to be moved */
+  for (uint64_t i = cap - start; i > cap - end; i--) migrate_slot(s, i - 1);
+  if (tagged_add(&migrate_done, gen, end - start, cap) + (end - start) == cap) {
+    /* last chunk: the old view holds no entry any more.  Return it to the
+     * kernel before the next growth may pick this reservation again;
+     * readers still looking there see zeros, a miss, then the new view. */
     int orr = ST_OLD_R(s), cr = ST_CUR_R(s);
-    uint64_t ns = st_make(cr, ST_CUR_LG(s), 0, 0, 0, ST_GEN(s) + 1);
-    atomic_store(&tstate, ns);
-    if (orr != cr) /* readers of the old reservation now see zeros: a miss */
-      madvise(slots_of(orr), sizeof(cg_entry) << ST_OLD_LG(s), MADV_DONTNEED);
+    if (orr != cr) madvise(slots_of(orr), sizeof(cg_entry) * cap, MADV_DONTNEED);
+    atomic_store(&tstate, st_make(cr, ST_CUR_SC(s), 0, 0, 0, ST_GEN(s) + 1));
   }
   return true;
 }
@@ -290,24 +327,23 @@ static void grow(uint64_t s) {
   if (ST_MIGRATING(s)) return;
   if (atomic_exchange(&grow_lock.v, 1)) return; /* someone else is on it */
   if (atomic_load(&tstate) != s) goto out;
-  int r = ST_CUR_R(s), lg = ST_CUR_LG(s);
+  int r = ST_CUR_R(s), sc = ST_CUR_SC(s), nr = r, nsc = sc + 1;
   int64_t live = atomic_load(&live_count);
-  if (live < 0) live = 0;
-  int want = MIN_LG;
-  while (want < max_lg && (int64_t)(0.45 * (double)(1ull << want)) < live) want++;
-  int nr = r, nlg = lg + 1;
-  if (want <= lg || want > lg + 1) {
-    /* tombstones, not live blocks, filled it, or a jump: rebuild elsewhere
-     * at a size where the live blocks fill at most 45% */
-    nr = 1 - r, nlg = want;
-    if (!reserve(nr)) nr = r, nlg = lg + 1;
+  if (live < (int64_t)(cap_of(sc) / 5 * 3)) {
+    /* tombstones, not live blocks, fill it: rebuild in the other
+     * reservation, sized so the live blocks fill at most half */
+    nsc = 0;
+    while (nsc < max_sc && (int64_t)(cap_of(nsc) / 2) < live) nsc++;
+    nr = 1 - r;
+    if (!reserve(nr)) nr = r, nsc = sc + 1;
   }
-  if (nlg > max_lg) goto out; /* at the limit: probe longer */
-  atomic_store(&used[nr][nlg], nr == r ? atomic_load(&used[r][lg]) : 0);
-  atomic_store(&migrate_next, 0);
-  atomic_store(&migrate_done, 0);
-  atomic_store(&migration_ready, 0);
-  atomic_store(&tstate, st_make(nr, nlg, 1, r, lg, ST_GEN(s) + 1));
+  if (nsc > max_sc) goto out; /* at the limit: probe longer */
+  uint64_t gen = ST_GEN(s) + 1;
+  atomic_store(&used[nr][nsc], nr == r ? atomic_load(&used[r][sc]) : 0);
+  atomic_store(&migrate_next, gen << 32);
+  atomic_store(&migrate_done, gen << 32);
+  atomic_store(&migration_ready, (uint32_t)(gen - 1));
+  atomic_store(&tstate, st_make(nr, nsc, 1, r, sc, gen));
 out:
   cg_lock_release(&grow_lock);
 }
@@ -319,13 +355,23 @@ void shadow_atfork_child(void) {
   atomic_store(&unregistered_inserters, 0);
 }
 
+/* Live blocks past 80%, or non-empty slots (tombstones too) past 90%. */
+static inline bool needs_growth(uint64_t s, int probes) {
+  int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
+  uint64_t cap = cap_of(sc);
+  /* cheap common case: look at the shared counters every 16th insert */
+  if (cg_likely(probes < 8) && (++cg_tls.inserts & 15) != 0) return false;
+  return atomic_load_explicit(&live_count, memory_order_relaxed) > (int64_t)(cap / 5 * 4) ||
+         atomic_load_explicit(&used[r][sc], memory_order_relaxed) > (int64_t)(cap / 10 * 9);
+}
+
 bool shadow_insert(uintptr_t p, uint64_t meta) {
   struct cg_thread *t = cg_thread_self();
   for (;;) {
     uint64_t s = load_state();
     if (!s) return false;
-    int r = ST_CUR_R(s), lg = ST_CUR_LG(s);
-    uintptr_t tag = view_tag(r, lg);
+    int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
+    uintptr_t tag = view_tag(r, sc);
     /* publish the view, then make sure it is still current */
     if (t) atomic_exchange(&t->inserting, tag);
     else atomic_fetch_add(&unregistered_inserters, 1);
@@ -336,22 +382,19 @@ bool shadow_insert(uintptr_t p, uint64_t meta) {
     }
     bool empty = false;
     int probes = 0;
-    bool ok = place(r, lg, p, meta, &empty, &probes);
+    bool ok = place(r, sc, p, meta, &empty, &probes);
     if (t) atomic_store_explicit(&t->inserting, 0, memory_order_release);
     else atomic_fetch_sub(&unregistered_inserters, 1);
     if (!ok) {
       grow(s);
       if (!migrate_help()) sched_yield();
-      if (ST_CUR_LG(s) >= max_lg && atomic_load(&tstate) == s) return false;
+      if (sc >= max_sc && atomic_load(&tstate) == s) return false;
       continue;
     }
     count_live(1);
-    if (empty) count_used(s, r, lg);
+    if (empty) count_used(s, r, sc);
     if (cg_unlikely(ST_MIGRATING(s))) migrate_help();
-    else if (cg_unlikely(probes > 24 ||
-                         atomic_load_explicit(&used[r][lg], memory_order_relaxed) >
-                             (int64_t)((3ull << lg) / 4)))
-      grow(s);
+    else if (cg_unlikely(needs_growth(s, probes))) grow(s);
     return true;
   }
 }
@@ -359,12 +402,12 @@ bool shadow_insert(uintptr_t p, uint64_t meta) {
 void shadow_for_each(void (*fn)(uintptr_t key, uint64_t meta, void *arg), void *arg) {
   uint64_t s = atomic_load(&tstate);
   if (!s) return;
-  /* during an in-place split the old view is the new one's lower half */
+  /* during an in-place growth the old view is the new one's head */
   int views = ST_MIGRATING(s) && ST_OLD_R(s) != ST_CUR_R(s) ? 2 : 1;
   for (int v = 0; v < views; v++) {
-    int r = v ? ST_OLD_R(s) : ST_CUR_R(s), lg = v ? ST_OLD_LG(s) : ST_CUR_LG(s);
+    int r = v ? ST_OLD_R(s) : ST_CUR_R(s), sc = v ? ST_OLD_SC(s) : ST_CUR_SC(s);
     cg_entry *sl = slots_of(r);
-    for (uint64_t i = 0; i < (1ull << lg); i++) {
+    for (uint64_t i = 0, cap = cap_of(sc); i < cap; i++) {
       uint64_t k, m;
       read_entry(&sl[i], &k, &m);
       if (k > CG_KEY_TOMB) fn((uintptr_t)k, m & ~CG_FROZEN, arg);
