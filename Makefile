@@ -60,7 +60,8 @@ bench: deps
 	@scripts/bench
 
 lint:
-	clang-tidy --quiet $(SRCS) -- $(CFLAGS) 2>&1 | grep -v "warnings generated" || true
+	@echo "clang-tidy and cppcheck on interpose/"
+	clang-tidy --quiet --warnings-as-errors="*" $(SRCS) -- -std=gnu11 -mcx16
 	cppcheck --quiet --enable=warning,performance,portability --error-exitcode=1 \
 	  --suppress=missingIncludeSystem --inline-suppr interpose/
 

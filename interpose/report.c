@@ -109,7 +109,7 @@ void cg_log_open(void) {
     if (had < 0) log_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
     if (log_fd < 0) log_fd = 2;
   } else {
-    char path[600];
+    char path[600] = {0};
     expand_path(path, sizeof path, cg_opt.log_path);
     bool per_pid = false;
     for (const char *s = cg_opt.log_path; *s; s++) per_pid |= s[0] == '%' && s[1] == 'p';
