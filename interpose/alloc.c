@@ -22,12 +22,16 @@
  * 8-byte class would not be.  Also keeps mallocx away from size 0. */
 static inline size_t request(size_t n) { return n < 16 ? 16 : n; }
 
+/* A two-entry per-thread cache in front of the depot: a loop's malloc and
+ * free sites alternate. */
 uint32_t cg_site_here(uintptr_t pc) {
-  static __thread uintptr_t last_pc __attribute__((tls_model("initial-exec")));
-  static __thread uint32_t last_id __attribute__((tls_model("initial-exec")));
-  if (cg_likely(pc == last_pc && last_id)) return last_id;
+  static __thread uintptr_t last_pc[2] __attribute__((tls_model("initial-exec")));
+  static __thread uint32_t last_id[2] __attribute__((tls_model("initial-exec")));
+  if (cg_likely(pc == last_pc[0] && last_id[0])) return last_id[0];
+  if (pc == last_pc[1] && last_id[1]) return last_id[1];
   uint32_t id = depot_put(&pc, 1);
-  last_pc = pc, last_id = id;
+  last_pc[1] = last_pc[0], last_id[1] = last_id[0];
+  last_pc[0] = pc, last_id[0] = id;
   return id;
 }
 

@@ -60,7 +60,15 @@ static void release_batches(struct qbatch *list) {
   struct qbatch *last = NULL;
   for (struct qbatch *b = list; b; last = b, b = b->next) {
     uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
-    for (uint32_t i = 0; i < n; i++) cg_release_block(b->e[i].ptr, b->e[i].size);
+    /* the entries and blocks are cold (freed long ago): ask for them a few
+     * iterations ahead, and for the block's first line, which the next
+     * malloc of its size will write */
+    for (uint32_t i = 0; i < n && i < 8; i++) shadow_prefetch(b->e[i].ptr);
+    for (uint32_t i = 0; i < n; i++) {
+      if (i + 8 < n) shadow_prefetch(b->e[i + 8].ptr);
+      __builtin_prefetch((void *)b->e[i].ptr, 1);
+      cg_release_block(b->e[i].ptr, b->e[i].size);
+    }
   }
   if (!list) return;
   cg_lock_acquire(&Q.lock);

@@ -155,6 +155,11 @@ static cg_entry *find_in(int r, int sc, uintptr_t p, uint64_t *meta) {
   return NULL;
 }
 
+void shadow_prefetch(uintptr_t p) {
+  uint64_t s = atomic_load_explicit(&tstate, memory_order_relaxed);
+  if (s) __builtin_prefetch(&slots_of(ST_CUR_R(s))[home_of(p, ST_CUR_SC(s))], 1);
+}
+
 cg_entry *shadow_find(uintptr_t p, uint64_t *meta) {
   if (cg_unlikely(p <= CG_KEY_TOMB)) return NULL;
   for (unsigned spins = 0;; spins++) {
