@@ -336,9 +336,10 @@ static void grow(uint64_t s) {
   int64_t live = atomic_load(&live_count);
   if (live < (int64_t)(cap_of(sc) / 5 * 3)) {
     /* tombstones, not live blocks, fill it: rebuild in the other
-     * reservation, sized so the live blocks fill at most half */
+     * reservation, sized so the live blocks fill at most a third (room
+     * for tombstones: churn rebuilds less often) */
     nsc = 0;
-    while (nsc < max_sc && (int64_t)(cap_of(nsc) / 2) < live) nsc++;
+    while (nsc < max_sc && (int64_t)(cap_of(nsc) / 3) < live) nsc++;
     nr = 1 - r;
     if (!reserve(nr)) nr = r, nsc = sc + 1;
   }
