@@ -9,6 +9,7 @@
  * work before the constructor, inside libunwind and inside reporting. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <jemalloc/jemalloc.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -99,7 +100,14 @@ CG_COLD static void report_double_free(uintptr_t p, uint64_t meta, const char *f
   int saved = errno;
   struct qent q;
   cg_tls.depth++;
+  /* A racing free may have won the state change a moment ago and not yet
+   * pushed the block: give it a little time to, so the report can say
+   * where it was freed. */
   bool found = quarantine_find(p, &q);
+  for (int i = 0; !found && i < 50; i++) {
+    sched_yield();
+    found = quarantine_find(p, &q);
+  }
   cg_tls.depth--;
   struct cg_report r = {
       .kind = CGOGUARD_DOUBLE_FREE,

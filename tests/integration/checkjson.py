@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Validates cgoguard JSON reports (log_format=json) in a log file.
+
+Every line that starts with '{' must be exactly one JSON object with the
+contract's keys; lines that are not JSON must not look like a text report.
+Prints one problem per line and exits 1 if there is any."""
+import argparse
+import json
+import re
+import sys
+
+HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+CLASSES = {"interior", "stack", "global", "readonly", "go", "unknown"}
+FRAME_KEYS = ("pc", "function", "offset", "module", "module_offset")
+
+
+def is_hexish(v):
+    return (isinstance(v, str) and HEX.match(v) is not None) or (
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+
+
+def check_stack(where, stack, problems, nonempty=True):
+    if not isinstance(stack, list):
+        problems.append(f"{where}: stack is not an array: {stack!r:.80}")
+        return
+    if nonempty and not stack:
+        problems.append(f"{where}: stack is empty")
+    for i, fr in enumerate(stack):
+        if not isinstance(fr, dict):
+            problems.append(f"{where}: frame {i} is not an object")
+            continue
+        for k in FRAME_KEYS:
+            if k not in fr:
+                problems.append(f"{where}: frame {i} lacks key {k!r}")
+        if "pc" in fr and not is_hexish(fr["pc"]):
+            problems.append(f"{where}: frame {i} pc {fr['pc']!r} is not an address")
+        if "module" in fr and not (isinstance(fr["module"], str) or fr["module"] is None):
+            problems.append(f"{where}: frame {i} module {fr['module']!r} is not a string")
+        if "module_offset" in fr and not (is_hexish(fr["module_offset"]) or fr["module_offset"] is None):
+            problems.append(f"{where}: frame {i} module_offset {fr['module_offset']!r} is not an offset")
+
+
+def check_site(where, site, problems, required):
+    if site is None:
+        if required:
+            problems.append(f"{where} is null")
+        return
+    if not isinstance(site, dict):
+        problems.append(f"{where} is neither null nor an object: {site!r:.80}")
+        return
+    if "stack" in site:
+        check_stack(where, site["stack"], problems)
+    elif required:
+        problems.append(f"{where} has no stack")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("file")
+    ap.add_argument("--count", type=int, required=True)
+    ap.add_argument("--kind", required=True)
+    ap.add_argument("--mode", required=True)
+    ap.add_argument("--class", dest="klass")
+    ap.add_argument("--size", type=int)
+    ap.add_argument("--offset", type=int)
+    ap.add_argument("--pid", type=int)
+    ap.add_argument("--sites", action="store_true",
+                    help="alloc_site and free_site must be objects (double-free)")
+    a = ap.parse_args()
+
+    problems = []
+    reports = []
+    with open(a.file, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        print(f"log is not UTF-8: {e}")
+        return 1
+    for n, line in enumerate(text.split("\n"), 1):
+        if line.startswith("{"):
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                problems.append(f"line {n} is not one JSON object ({e}): {line[:100]}")
+                continue
+            if not isinstance(obj, dict):
+                problems.append(f"line {n} is JSON but not an object")
+                continue
+            reports.append((n, obj))
+        elif "ERROR: cgoguard" in line or line.startswith("SUMMARY: cgoguard"):
+            problems.append(f"line {n} is a text report line in json mode: {line[:100]}")
+    if len(reports) != a.count:
+        problems.append(f"expected {a.count} JSON reports, found {len(reports)}")
+    for n, r in reports:
+        w = f"line {n}"
+        for k in ("kind", "pid", "tid", "address", "size", "mode", "action",
+                  "stack", "alloc_site", "free_site"):
+            if k not in r:
+                problems.append(f"{w}: missing key {k!r}")
+        if r.get("kind") != a.kind:
+            problems.append(f"{w}: kind {r.get('kind')!r}, expected {a.kind!r}")
+        for k in ("pid", "tid"):
+            v = r.get(k)
+            if k in r and not (isinstance(v, int) and not isinstance(v, bool) and v > 0):
+                problems.append(f"{w}: {k} {v!r} is not a positive integer")
+        if a.pid is not None and r.get("pid") != a.pid:
+            problems.append(f"{w}: pid {r.get('pid')!r}, expected {a.pid}")
+        addr = r.get("address")
+        if "address" in r and not (isinstance(addr, str) and HEX.match(addr)):
+            problems.append(f"{w}: address {addr!r} is not a \"0x...\" string")
+        size = r.get("size")
+        if "size" in r and not (size is None or (isinstance(size, int) and not isinstance(size, bool))):
+            problems.append(f"{w}: size {size!r} is neither null nor an integer")
+        if a.size is not None and size != a.size:
+            problems.append(f"{w}: size {size!r}, expected {a.size}")
+        if r.get("mode") != a.mode:
+            problems.append(f"{w}: mode {r.get('mode')!r}, expected {a.mode!r}")
+        if "action" in r and not (isinstance(r["action"], str) and r["action"]):
+            problems.append(f"{w}: action {r['action']!r} is not a non-empty string")
+        if "stack" in r:
+            check_stack(f"{w} stack", r["stack"], problems)
+        if "alloc_site" in r:
+            check_site(f"{w} alloc_site", r["alloc_site"], problems, a.sites)
+        if "free_site" in r:
+            check_site(f"{w} free_site", r["free_site"], problems, a.sites)
+        if a.kind == "invalid-free":
+            c = r.get("class")
+            if c not in CLASSES:
+                problems.append(f"{w}: class {c!r} is not one of {sorted(CLASSES)}")
+            if a.klass is not None and c != a.klass:
+                problems.append(f"{w}: class {c!r}, expected {a.klass!r}")
+        if a.offset is not None and r.get("offset") != a.offset:
+            problems.append(f"{w}: offset {r.get('offset')!r}, expected {a.offset}")
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+// cgo memory-error cases for the cgoguard integration suite, one per
+// argument.  Every case prints "survived" at its end; under mode=abort the
+// shim must stop the process (Go's SIGABRT dump) before that line.
+package main
+
+/*
+#include <stdlib.h>
+#include <string.h>
+
+// A C function that hands out a string literal, which the caller then frees.
+static const char *greeting(void) { return "hello from a C string literal"; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"os"
+	"unsafe"
+)
+
+func cstringDouble() {
+	s := C.CString("freed twice")
+	fmt.Println("length", C.strlen(s))
+	C.free(unsafe.Pointer(s))
+	C.free(unsafe.Pointer(s))
+}
+
+var sink [64]byte
+
+func goPointer() {
+	var x [64]byte
+	x[0] = 'g'
+	C.free(unsafe.Pointer(&x))
+	sink = x
+}
+
+func literal() {
+	g := C.greeting()
+	fmt.Println(C.GoString(g))
+	C.free(unsafe.Pointer(g))
+}
+
+func reuse() {
+	s := C.CString("freed, then many more strings, then freed again")
+	C.free(unsafe.Pointer(s))
+	total := 0
+	for i := 0; i < 10000; i++ {
+		f := C.CString(fmt.Sprintf("filler string number %d", i))
+		total += int(C.strlen(f))
+		C.free(unsafe.Pointer(f))
+	}
+	fmt.Println("filler bytes", total)
+	C.free(unsafe.Pointer(s))
+}
+
+func main() {
+	cases := map[string]func(){
+		"cstring-double": cstringDouble,
+		"go-pointer":     goPointer,
+		"literal":        literal,
+		"reuse":          reuse,
+	}
+	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
+		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse")
+		os.Exit(64)
+	}
+	fmt.Println("start")
+	cases[os.Args[1]]()
+	fmt.Println("survived")
+}

@@ -1,0 +1,1 @@
+char *repeat_join(const char *s, int n);
