@@ -76,13 +76,18 @@ static _Atomic uint64_t migrate_next, migrate_done;
 static cg_lock grow_lock;
 static _Atomic int unregistered_inserters; /* threads without a record */
 
-/* Home slot of p in size class sc: multiply-shift, uniform for any capacity. */
+/* Home slot of p in size class sc.  Each 64 bytes of heap hash (multiply-
+ * shift, uniform for any capacity) to one cache line of four entries, and
+ * the four 16-byte granules keep their order in it: blocks of different
+ * threads (different jemalloc arenas) never share a line at home, so two
+ * threads do not bounce lines between cores. */
 static inline uint64_t home_of(uintptr_t p, int sc) {
-  uint64_t x = (uint64_t)p >> 4;
+  uint64_t x = (uint64_t)p >> 6;
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
-  return (uint64_t)(((unsigned __int128)x * caps[sc]) >> 64);
+  uint64_t line = (uint64_t)(((unsigned __int128)x * (caps[sc] >> 2)) >> 64);
+  return line << 2 | (((uint64_t)p >> 4) & 3);
 }
 static inline uint64_t next_slot(uint64_t i, uint64_t cap) { return i + 1 == cap ? 0 : i + 1; }
 
