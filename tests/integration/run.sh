@@ -216,22 +216,17 @@ bug_tests() {
   [ "$kind" = double-free ] && jargs+=(--sites)
   local mod
   mod=$(basename "$1")
-  if begin "$name/abort"; then
-    xrun "mode=abort" "$@"
-    check_text_reports "$E" "$kind" 1
-    check_module "$E" "$mod"
-    [ "$kind" = double-free ] && check_sites "$E"
-    check_outcome abort "$lang"
-    finish
-  fi
-  if begin "$name/neutralize"; then
-    xrun "mode=neutralize" "$@"
-    check_text_reports "$E" "$kind" 1
-    check_module "$E" "$mod"
-    [ "$kind" = double-free ] && check_sites "$E"
-    check_outcome neutralize "$lang"
-    finish
-  fi
+  local mode
+  for mode in abort neutralize; do
+    if begin "$name/$mode"; then
+      xrun "mode=$mode" "$@"
+      check_text_reports "$E" "$kind" 1
+      check_module "$E" "$mod"
+      [ "$kind" = double-free ] && check_sites "$E"
+      check_outcome "$mode" "$lang"
+      finish
+    fi
+  done
   if begin "$name/json"; then
     xrun "mode=neutralize:log_format=json" "$@"
     check_json "$E" "${jargs[@]}"
