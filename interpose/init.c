@@ -7,7 +7,6 @@
 
 #include "internal.h"
 
-_Atomic int cg_initialized;
 static pthread_key_t thread_key;
 static _Atomic int thread_key_ready;
 
@@ -63,6 +62,5 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
     if (cg_tls.thread) pthread_setspecific(thread_key, cg_tls.thread);
   }
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
-  atomic_store(&cg_initialized, 1);
   cg_tls.depth--;
 }

@@ -141,8 +141,6 @@ bool shadow_update(cg_entry *e, uintptr_t p, uint64_t old, uint64_t new_meta);
 bool shadow_erase(cg_entry *e, uintptr_t p, uint64_t old);
 /* Calls fn for every entry (report time only; racy snapshot). */
 void shadow_for_each(void (*fn)(uintptr_t key, uint64_t meta, void *arg), void *arg);
-/* Live + quarantined entries (approximate, batched per thread). */
-int64_t shadow_count(void);
 /* Bytes of table memory mapped now. */
 size_t shadow_bytes(void);
 void shadow_flush_thread_counts(void);
@@ -169,7 +167,6 @@ struct qent {
 void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site);
 /* Looks for p in every batch (report time): fills *out, returns true. */
 bool quarantine_find(uintptr_t p, struct qent *out);
-size_t quarantine_bytes(void);
 void quarantine_thread_exit(struct cg_thread *t);
 void quarantine_atfork_prepare(void);
 void quarantine_atfork_parent(void);
@@ -252,9 +249,5 @@ void cg_log_open(void);
 void cg_log_line(const char *s, size_t n); /* one preformatted line */
 extern _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
 void cg_report_atfork_child(void);
-
-/* ---- start-up (runtime.c) ----------------------------------------------- */
-
-extern _Atomic int cg_initialized;   /* constructor has run */
 
 #endif

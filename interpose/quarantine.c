@@ -152,8 +152,6 @@ bool quarantine_find(uintptr_t p, struct qent *out) {
   return found;
 }
 
-size_t quarantine_bytes(void) { return Q.bytes; }
-
 void quarantine_atfork_prepare(void) { cg_lock_acquire(&Q.lock); }
 void quarantine_atfork_parent(void) { cg_lock_release(&Q.lock); }
 void quarantine_atfork_child(void) { cg_lock_release(&Q.lock); }

@@ -235,8 +235,6 @@ void shadow_flush_thread_counts(void) {
   cg_tls.used_delta = 0;
 }
 
-int64_t shadow_count(void) { return atomic_load(&live_count) + cg_tls.live_delta; }
-
 size_t shadow_bytes(void) {
   uint64_t s = atomic_load(&tstate);
   if (!s) return 0;

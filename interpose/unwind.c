@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <libunwind.h>
 #include <unistd.h>
 
