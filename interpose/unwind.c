@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
+#include <link.h>
 #include <libunwind.h>
 #include <unistd.h>
 
@@ -24,13 +25,15 @@ const char *cg_module_name(const char *dli_fname) {
 
 void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
   Dl_info di;
+  struct link_map *map = NULL;
   f->pc = pc;
   f->function[0] = 0;
   f->offset = 0;
   f->module = "<unknown>";
   f->module_offset = pc;
-  if (!dladdr((void *)pc, &di)) return;
-  f->module = cg_module_name(di.dli_fname);
+  if (!dladdr1((void *)pc, &di, (void **)&map, RTLD_DL_LINKMAP)) return;
+  /* the link map's name is "" for the main program (dladdr gives argv[0]) */
+  f->module = cg_module_name(map ? map->l_name : di.dli_fname);
   f->module_offset = pc - (uintptr_t)di.dli_fbase;
   if (di.dli_sname && di.dli_saddr) {
     size_t i = 0;
