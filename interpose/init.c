@@ -17,6 +17,7 @@ static void thread_exit(void *arg) {
   quarantine_thread_exit(t);
   shadow_flush_thread_counts();
   cg_tls.thread = NULL;
+  cg_tls.exiting = 1;
   atomic_store(&t->in_use, 0);
 }
 
@@ -30,8 +31,14 @@ void cg_thread_registered(struct cg_thread *t) {
 
 /* fork() keeps only the calling thread: free the locks others may have
  * held (taken in prepare where they protect data) and their records. */
-static void atfork_prepare(void) { quarantine_atfork_prepare(); }
-static void atfork_parent(void) { quarantine_atfork_parent(); }
+static void atfork_prepare(void) {
+  quarantine_atfork_prepare();
+  shadow_atfork_prepare();
+}
+static void atfork_parent(void) {
+  shadow_atfork_parent();
+  quarantine_atfork_parent();
+}
 static void atfork_child(void) {
   quarantine_atfork_child();
   shadow_atfork_child();

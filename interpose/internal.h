@@ -35,6 +35,7 @@ struct cg_tls {
   int used_delta;     /* batched contribution to the current level's fill */
   unsigned used_gen;  /* table generation used_delta was counted against */
   unsigned inserts;   /* table inserts by this thread, to pace growth checks */
+  int exiting;        /* thread-exit destructors ran: take no new record */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
@@ -90,6 +91,7 @@ struct cg_thread {
 #define CG_MAX_THREADS 8192
 struct cg_thread *cg_thread_self(void);  /* NULL when the registry is full */
 struct cg_thread *cg_thread_at(int i);   /* for report-time scans */
+int cg_threads_seen(void);               /* records ever used (high-water mark) */
 void cg_thread_registered(struct cg_thread *t); /* init.c: exit hook */
 
 /* ---- shadow table (shadow.c) -------------------------------------------- */
@@ -144,6 +146,8 @@ void shadow_for_each(void (*fn)(uintptr_t key, uint64_t meta, void *arg), void *
 /* Bytes of table memory mapped now. */
 size_t shadow_bytes(void);
 void shadow_flush_thread_counts(void);
+void shadow_atfork_prepare(void);
+void shadow_atfork_parent(void);
 void shadow_atfork_child(void);
 
 /* ---- site/stack depot (depot.c) ----------------------------------------- */

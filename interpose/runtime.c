@@ -83,8 +83,11 @@ struct cg_thread *cg_thread_at(int i) {
   return &threads[i];
 }
 
+int cg_threads_seen(void) { return atomic_load_explicit(&threads_hwm, memory_order_relaxed); }
+
 struct cg_thread *cg_thread_self(void) {
   if (cg_likely(cg_tls.thread != NULL)) return cg_tls.thread;
+  if (cg_tls.exiting) return NULL; /* frees after our destructor: no record */
   if (!threads) {
     struct cg_thread *arr = cg_os_alloc(sizeof(struct cg_thread) * CG_MAX_THREADS);
     struct cg_thread *expected = NULL;

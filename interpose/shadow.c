@@ -75,6 +75,9 @@ static _Atomic uint64_t migration_ready;  /* gen: no inserter left in the old vi
 static _Atomic uint64_t migrate_next, migrate_done;
 static cg_lock grow_lock;
 static _Atomic int unregistered_inserters; /* threads without a record */
+static _Atomic int64_t migration_reserve;   /* live entries the rebuild must still fit */
+static _Atomic uint64_t move_seq;           /* bumps before each moved entry is erased */
+static _Atomic int forking, helpers_active; /* fork() waits for chunks in flight */
 
 /* Home slot of p in size class sc.  Each 64 bytes of heap hash (multiply-
  * shift, uniform for any capacity) to one cache line of four entries, and
@@ -168,16 +171,22 @@ void shadow_prefetch(uintptr_t p) {
 cg_entry *shadow_find(uintptr_t p, uint64_t *meta) {
   if (cg_unlikely(p <= CG_KEY_TOMB)) return NULL;
   for (unsigned spins = 0;; spins++) {
-    uint64_t s = load_state(), m = 0;
+    uint64_t s = load_state(), m = 0, moves = 0;
     cg_entry *e = NULL;
     if (!s) return NULL;
-    if (ST_MIGRATING(s)) e = find_in(ST_OLD_R(s), ST_OLD_SC(s), p, &m);
+    if (ST_MIGRATING(s)) {
+      /* an entry may be moved past us while we look: a miss counts only
+       * if nothing moved meanwhile */
+      moves = atomic_load(&move_seq);
+      e = find_in(ST_OLD_R(s), ST_OLD_SC(s), p, &m);
+    }
     if (!e) e = find_in(ST_CUR_R(s), ST_CUR_SC(s), p, &m);
     if (e && !(m & CG_FROZEN)) {
       *meta = m;
       return e;
     }
-    if (!e && atomic_load_explicit(&tstate, memory_order_acquire) == s) return NULL;
+    if (!e && atomic_load(&tstate) == s && (!ST_MIGRATING(s) || atomic_load(&move_seq) == moves))
+      return NULL;
     /* frozen (being moved) or the views changed while we looked: again */
     if (spins > 16) sched_yield();
   }
@@ -273,11 +282,17 @@ static void migrate_slot(uint64_t s, uint64_t i) {
     int probes;
     if (place(cr, csc, k, m, &empty, &probes)) {
       if (empty) count_used(s, cr, csc);
+      atomic_fetch_add(&move_seq, 1);
       cas16(e, k, m | CG_FROZEN, CG_KEY_TOMB, 0);
-    } else {
-      cas16(e, k, m | CG_FROZEN, k, m); /* new view full: leave it */
+      return;
     }
-    return;
+    /* New view full.  In place, the entry stays where it is and is still
+     * found (the view has no EMPTY slot left: probes scan it all).  A
+     * rebuild reserves room for every live entry, so this is a transient
+     * race with inserters: wait for room rather than drop the entry. */
+    cas16(e, k, m | CG_FROZEN, k, m);
+    if (orr == cr) return;
+    sched_yield();
   }
 }
 
@@ -312,8 +327,12 @@ static bool migrate_help(void) {
     atomic_compare_exchange_strong(&migration_ready, &expected, gen);
   }
   uint64_t cap = cap_of(ST_OLD_SC(s));
-  uint64_t start = tagged_add(&migrate_next, gen, CHUNK, cap);
-  if (start == UINT64_MAX) return false;
+  atomic_fetch_add(&helpers_active, 1);
+  uint64_t start = atomic_load(&forking) ? UINT64_MAX : tagged_add(&migrate_next, gen, CHUNK, cap);
+  if (start == UINT64_MAX) {
+    atomic_fetch_sub(&helpers_active, 1);
+    return false;
+  }
   uint64_t end = start + CHUNK < cap ? start + CHUNK : cap;
   /* from the top down: entries move to higher slots (homes scale with the
    * capacity), so they land where moves have already left tombstones
@@ -327,6 +346,7 @@ static bool migrate_help(void) {
     if (orr != cr) madvise(slots_of(orr), sizeof(cg_entry) * cap, MADV_DONTNEED);
     atomic_store(&tstate, st_make(cr, ST_CUR_SC(s), 0, 0, 0, ST_GEN(s) + 1));
   }
+  atomic_fetch_sub(&helpers_active, 1);
   return true;
 }
 
@@ -336,7 +356,12 @@ static void grow(uint64_t s) {
   if (atomic_exchange(&grow_lock.v, 1)) return; /* someone else is on it */
   if (atomic_load(&tstate) != s) goto out;
   int r = ST_CUR_R(s), sc = ST_CUR_SC(s), nr = r, nsc = sc + 1;
-  int64_t live = atomic_load(&live_count);
+  /* the batched counters can be off by a few per thread: size by an exact
+   * count (growth is rare and the migration reads every slot anyway) */
+  int64_t live = 0;
+  cg_entry *sl = slots_of(r);
+  for (uint64_t i = 0, cap = cap_of(sc); i < cap; i++)
+    live += atomic_load_explicit(&sl[i].key, memory_order_relaxed) > CG_KEY_TOMB;
   if (live < (int64_t)(cap_of(sc) / 5 * 3)) {
     /* tombstones, not live blocks, fill it: rebuild in the other
      * reservation, sized so the live blocks fill at most a third (room
@@ -348,6 +373,7 @@ static void grow(uint64_t s) {
   }
   if (nsc > max_sc) goto out; /* at the limit: probe longer */
   uint64_t gen = ST_GEN(s) + 1;
+  atomic_store(&migration_reserve, nr == r ? 0 : live);
   atomic_store(&used[nr][nsc], nr == r ? atomic_load(&used[r][sc]) : 0);
   atomic_store(&migrate_next, gen << 32);
   atomic_store(&migrate_done, gen << 32);
@@ -359,9 +385,30 @@ out:
 
 /* A thread that was growing the table at fork() does not exist in the
  * child: let the child grow it. */
-void shadow_atfork_child(void) {
+void shadow_atfork_prepare(void) {
+  atomic_store(&forking, 1);
+  while (atomic_load(&helpers_active)) sched_yield();
+  cg_lock_acquire(&grow_lock);
+}
+
+void shadow_atfork_parent(void) {
   cg_lock_release(&grow_lock);
+  atomic_store(&forking, 0);
+}
+
+void shadow_atfork_child(void) {
   atomic_store(&unregistered_inserters, 0);
+  shadow_atfork_parent();
+}
+
+/* During a rebuild, may a new insert take a slot?  Only while the live
+ * entries still to come fit too (counters are batched: keep a margin). */
+static bool rebuild_has_room(uint64_t s) {
+  int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
+  int64_t margin = 64 + 16 * (int64_t)cg_threads_seen();
+  return atomic_load_explicit(&used[r][sc], memory_order_relaxed) +
+             atomic_load_explicit(&migration_reserve, memory_order_relaxed) + margin <
+         (int64_t)cap_of(sc);
 }
 
 /* Live blocks past 80%, or non-empty slots (tombstones too) past 90%. */
@@ -380,19 +427,25 @@ bool shadow_insert(uintptr_t p, uint64_t meta) {
     uint64_t s = load_state();
     if (!s) return false;
     int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
-    uintptr_t tag = view_tag(r, sc);
-    /* publish the view, then make sure it is still current */
-    if (t) atomic_exchange(&t->inserting, tag);
+    uintptr_t tag = view_tag(r, sc), outer = 0;
+    if (cg_unlikely(ST_MIGRATING(s)) && ST_OLD_R(s) != r && !rebuild_has_room(s)) {
+      /* leave the rebuild the room its moves need: help it instead */
+      if (!migrate_help()) sched_yield();
+      continue;
+    }
+    /* publish the view, then make sure it is still current (a signal
+     * handler's nested insert restores the outer one's tag) */
+    if (t) outer = atomic_exchange(&t->inserting, tag);
     else atomic_fetch_add(&unregistered_inserters, 1);
     if (atomic_load(&tstate) != s) {
-      if (t) atomic_store_explicit(&t->inserting, 0, memory_order_release);
+      if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
       else atomic_fetch_sub(&unregistered_inserters, 1);
       continue;
     }
     bool empty = false;
     int probes = 0;
     bool ok = place(r, sc, p, meta, &empty, &probes);
-    if (t) atomic_store_explicit(&t->inserting, 0, memory_order_release);
+    if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
     else atomic_fetch_sub(&unregistered_inserters, 1);
     if (!ok) {
       grow(s);

@@ -278,6 +278,7 @@ spawn() {
 spawn cbugs gcc "${CFLAGS[@]}" "$SRC/c/cbugs.c" "$SRC/c/helpers.c" -o "$BIN/cbugs"
 spawn capi gcc "${CFLAGS[@]}" "$SRC/c/capi.c" "$SRC/c/helpers.c" -o "$BIN/capi"
 spawn cthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/cthreads.c" "$SRC/c/helpers.c" -o "$BIN/cthreads"
+spawn heldthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/heldthreads.c" -o "$BIN/heldthreads"
 spawn cxx g++ -O0 -g -fno-builtin -Wall -std=c++17 "$SRC/c/cxx.cpp" -o "$BIN/cxx"
 spawn gobugs sh -c "cd '$SRC/go/bugs' && go build -o '$BIN/gobugs' ."
 spawn gook sh -c "cd '$SRC/go/ok' && go build -o '$BIN/gook' ."
@@ -367,6 +368,11 @@ if begin c/free-interior/offset-size; then
 fi
 
 # ------------------------------------------------------------- thread race
+
+if begin c/held-by-many-threads/same-as-plain; then
+  same_as_plain "$BIN/heldthreads"
+  finish
+fi
 
 if begin c/race-1000/neutralize; then
   xrun "mode=neutralize:max_reports=100000" "$BIN/cthreads"
