@@ -4,8 +4,9 @@
  *  - nothing here calls the interposed malloc family or the string functions
  *    on a hot path; memory comes from jemalloc's non-standard API or mmap;
  *  - slow paths that may call into libc or libunwind (which allocate and
- *    call strcpy) run with cg_tls.depth raised, and every hook passes
- *    straight through while it is raised;
+ *    call strcpy) run with cg_tls.depth raised; while it is raised no
+ *    report is made (a bad call found there is just neutralised), so the
+ *    shim never reports from inside its own reporting;
  *  - reports are formatted into a static buffer and written with write(2).
  */
 #ifndef CG_INTERNAL_H
