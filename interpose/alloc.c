@@ -147,10 +147,8 @@ static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
     if (shadow_update(e, p, m, cg_meta_with_state(m, CG_ST_QUARANTINED))) break;
   }
   uint64_t size = block_size(p, m);
-  int saved = errno; /* free keeps errno (glibc 2.33+); batch hand-off may mmap */
   cg_fill((void *)p, POISON, size);
   quarantine_push(p, size, cg_site_here(ret));
-  errno = saved;
   return true;
 }
 

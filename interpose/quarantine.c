@@ -7,6 +7,8 @@
  * frees), and whoever appends evicts the oldest batches past the budget,
  * outside the lock.  The same split ASan's quarantine uses.
  */
+#include <errno.h>
+
 #include "internal.h"
 
 #define QB_N 64
@@ -107,7 +109,10 @@ void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site) {
     return;
   }
   if (!b) {
-    if (!(b = batch_new())) {
+    int saved = errno;
+    b = batch_new();
+    errno = saved;
+    if (!b) {
       cg_release_block(p, size);
       return;
     }
@@ -120,8 +125,10 @@ void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site) {
   /* a thread's batch holds at most 1/16 of the budget, so the FIFO order
    * across threads stays close to global */
   if (n + 1 == QB_N || b->bytes >= cg_opt.quarantine_bytes / 16) {
+    int saved = errno; /* free keeps errno (glibc 2.33+): eviction calls out */
     atomic_store_explicit(&t->batch, NULL, memory_order_release);
     flush(b);
+    errno = saved;
   }
 }
 

@@ -1,6 +1,7 @@
 /* Per-thread state, the thread registry and the raw helpers the rest of the
  * shim uses instead of libc (which it interposes). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -83,11 +84,21 @@ struct cg_thread *cg_thread_at(int i) {
   return &threads[i];
 }
 
+static struct cg_thread *thread_register(void);
+
 int cg_threads_seen(void) { return atomic_load_explicit(&threads_hwm, memory_order_relaxed); }
 
 struct cg_thread *cg_thread_self(void) {
   if (cg_likely(cg_tls.thread != NULL)) return cg_tls.thread;
   if (cg_tls.exiting) return NULL; /* frees after our destructor: no record */
+  int saved = errno; /* callers are malloc and free: keep errno */
+  struct cg_thread *t = thread_register();
+  errno = saved;
+  return t;
+}
+
+
+static struct cg_thread *thread_register(void) {
   if (!threads) {
     struct cg_thread *arr = cg_os_alloc(sizeof(struct cg_thread) * CG_MAX_THREADS);
     struct cg_thread *expected = NULL;
