@@ -462,17 +462,22 @@ if begin c/log-path-pid; then
   finish
 fi
 
+# check_log_file PID FILE LABEL: FILE exists (for a known PID) and holds
+# exactly one double-free report; returns 1 when it is missing.
+check_log_file() {
+  if [ -z "$1" ] || [ ! -f "$2" ]; then
+    bad "no $3 ($2)"
+    return 1
+  fi
+  show "$2" "$3"
+  check_text_reports "$2" double-free 1
+}
+
 if begin c/log-path-abort; then
   xrun "log_path=$OUT/logs/abort.%p.log" "$BIN/cbugs" pid-double
   pid=$(sed -n 's/^pid=\([0-9]*\)$/\1/p' "$O")
   check_outcome abort c
-  lf=$OUT/logs/abort.$pid.log
-  if [ -z "$pid" ] || [ ! -f "$lf" ]; then
-    bad "no log file $lf"
-  else
-    show "$lf" "log file"
-    check_text_reports "$lf" double-free 1
-  fi
+  check_log_file "$pid" "$OUT/logs/abort.$pid.log" "log file"
   finish
 fi
 
@@ -487,11 +492,7 @@ if begin c/log-path-fork; then
   for who in parent:$ppid child:$cpid; do
     p=${who#*:}
     lf=$OUT/logs/fork.$p.log
-    if [ -z "$p" ] || [ ! -f "$lf" ]; then
-      bad "no log file for the ${who%%:*} ($lf)"
-    else
-      show "$lf" "${who%%:*} log file"
-      check_text_reports "$lf" double-free 1
+    if check_log_file "$p" "$lf" "${who%%:*} log file"; then
       grep -q "^==$p==ERROR: cgoguard:" "$lf" || bad "${who%%:*} log does not carry pid $p"
     fi
   done
