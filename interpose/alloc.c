@@ -55,6 +55,11 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
   return p;
 }
 
+/* A tracked block of n bytes: every allocating entry point ends here. */
+static inline void *alloc_at(size_t n, int flags, uintptr_t ret) {
+  return track(mallocx(request(n), flags), n, ret);
+}
+
 void cg_release_block(uintptr_t p, uint64_t size) {
   (void)size;
   uint64_t m;
@@ -158,7 +163,7 @@ CG_EXPORT void free(void *p) {
 
 /* ---- malloc family ------------------------------------------------------ */
 
-CG_EXPORT void *malloc(size_t n) { return track(mallocx(request(n), 0), n, RET()); }
+CG_EXPORT void *malloc(size_t n) { return alloc_at(n, 0, RET()); }
 
 CG_EXPORT void *calloc(size_t a, size_t b) {
   size_t n;
@@ -166,17 +171,17 @@ CG_EXPORT void *calloc(size_t a, size_t b) {
     errno = ENOMEM;
     return NULL;
   }
-  return track(mallocx(request(n), MALLOCX_ZERO), n, RET());
+  return alloc_at(n, MALLOCX_ZERO, RET());
 }
 
 /* A fresh block for a realloc whose pointer was bad (neutralize mode):
  * never NULL for a valid size, since Go aborts when C.realloc fails. */
 static void *realloc_fresh(size_t n, uintptr_t ret) {
-  return track(mallocx(request(n), MALLOCX_ZERO), n, ret);
+  return alloc_at(n, MALLOCX_ZERO, ret);
 }
 
 static void *realloc_at(void *old, size_t n, uintptr_t ret) {
-  if (!old) return track(mallocx(request(n), 0), n, ret);
+  if (!old) return alloc_at(n, 0, ret);
   if (n == 0) { /* glibc: frees and returns NULL */
     free_checked((uintptr_t)old, ret, "realloc");
     return NULL;
@@ -224,7 +229,7 @@ static inline bool pow2(size_t x) { return x && !(x & (x - 1)); }
 /* glibc 2.36 _mid_memalign: small alignments are malloc, absurd ones
  * EINVAL, others rounded up to a power of two. */
 static void *memalign_at(size_t al, size_t n, uintptr_t ret) {
-  if (al <= 16) return track(mallocx(request(n), 0), n, ret);
+  if (al <= 16) return alloc_at(n, 0, ret);
   if (al > SIZE_MAX / 2 + 1) {
     errno = EINVAL;
     return NULL;
@@ -238,7 +243,7 @@ static void *memalign_at(size_t al, size_t n, uintptr_t ret) {
     errno = ENOMEM;
     return NULL;
   }
-  return track(mallocx(request(n), MALLOCX_ALIGN(al)), n, ret);
+  return alloc_at(n, MALLOCX_ALIGN(al), ret);
 }
 
 CG_EXPORT void *memalign(size_t al, size_t n) { return memalign_at(al, n, RET()); }
@@ -277,7 +282,7 @@ CG_EXPORT size_t malloc_usable_size(void *p) {
 
 CG_EXPORT char *strdup(const char *s) {
   size_t n = cg_strlen(s) + 1;
-  char *d = track(mallocx(request(n), 0), n, RET());
+  char *d = alloc_at(n, 0, RET());
   if (d) cg_copy(d, s, n);
   return d;
 }
@@ -285,7 +290,7 @@ CG_EXPORT char *strdup(const char *s) {
 CG_EXPORT char *strndup(const char *s, size_t max) {
   size_t n = 0;
   while (n < max && s[n]) n++;
-  char *d = track(mallocx(request(n + 1), 0), n + 1, RET());
+  char *d = alloc_at(n + 1, 0, RET());
   if (d) {
     cg_copy(d, s, n);
     d[n] = 0;
@@ -313,8 +318,7 @@ extern void _ZSt17__throw_bad_allocv(void) __attribute__((weak, noreturn));
 
 static void *op_new(size_t n, size_t al, bool nothrow, uintptr_t ret) {
   for (;;) {
-    void *p = al <= 16 ? track(mallocx(request(n), 0), n, ret)
-                       : track(mallocx(request(n), MALLOCX_ALIGN(al)), n, ret);
+    void *p = alloc_at(n, al <= 16 ? 0 : MALLOCX_ALIGN(al), ret);
     if (cg_likely(p != NULL)) return p;
     new_handler_fn h = _ZSt15get_new_handlerv ? _ZSt15get_new_handlerv() : NULL;
     if (h) {
