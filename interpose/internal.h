@@ -12,6 +12,7 @@
 #ifndef CG_INTERNAL_H
 #define CG_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -224,6 +225,47 @@ int cg_unwind(struct cg_frame *frames, int max);
 void cg_describe_pc(uintptr_t pc, struct cg_frame *f);
 /* A module path for dladdr/dl_iterate_phdr names ("" is the main program). */
 const char *cg_module_name(const char *name);
+
+/* ---- printf format walking (format.c) ----------------------------------- */
+
+/* One %s argument of a printf-family call.  `slot` is where the argument
+ * lives in the va_list's save areas (x86-64: register save area or overflow
+ * area), so a neutralising caller can replace the pointer before the real
+ * call reads it; NULL when unknown.  precision < 0: none given. */
+struct cg_fmt_str {
+  const char *s;
+  long precision;
+  const char **slot;
+  int index;            /* 1-based argument number */
+};
+typedef void (*cg_fmt_str_fn)(const struct cg_fmt_str *arg, void *ctx);
+/* Walks `fmt` with a copy of the caller's argument list, calling fn for each
+ * narrow %s argument (not %ls/%S).  Handles flags, widths and precisions
+ * (also '*' and '*N$'), length modifiers and positional arguments (%N$).
+ * Returns the number of %s arguments seen, or -1 when the format is one it
+ * cannot walk safely (then no callback was made).  No malloc, no libc
+ * string calls. */
+int cg_format_strings(const char *fmt, va_list ap, cg_fmt_str_fn fn, void *ctx);
+
+/* ---- memory map facts (memmap.c) ---------------------------------------- */
+
+/* Protection of the mapping holding address a: PROT_* bits, or -1 when no
+ * mapping holds it.  Answers from a snapshot of /proc/self/maps (module
+ * segments from dl_iterate_phdr first); `fresh` forces a re-read, which a
+ * caller does before it reports a read-only write (no false positives when
+ * the program changed protections with mprotect).  Lock-free for readers,
+ * never calls malloc. */
+int cg_mem_prot(uintptr_t a, bool fresh);
+
+/* For an address on the calling thread's stack: the address of the saved
+ * return address of the frame that owns `a` (the innermost frame whose
+ * [sp, cfa) holds it), found with the unwinder.  A write that reaches that
+ * slot is a stack-buffer-overflow.  false when `a` is not on this thread's
+ * stack, or no frame owns it, or unwinding failed (then nothing is judged).
+ * Call with cg_tls.depth raised (libunwind allocates). */
+bool cg_stack_frame_limit(uintptr_t a, uintptr_t *ret_slot);
+/* Cheap test: is `a` between this thread's stack pointer and its stack top? */
+bool cg_on_thread_stack(uintptr_t a);
 
 /* ---- reports (report.c) ------------------------------------------------- */
 
