@@ -36,11 +36,6 @@ uint32_t cg_site_here(uintptr_t pc) {
   return id;
 }
 
-static inline uint64_t block_size(uintptr_t p, uint64_t meta) {
-  uint64_t n = cg_meta_size(meta);
-  return cg_likely(n != CG_SIZE_HUGE) ? n : sallocx((void *)p, 0);
-}
-
 /* Records a fresh jemalloc block; frees it again if the table is full. */
 static inline void *track(void *p, size_t n, uintptr_t ret) {
   if (cg_unlikely(!p)) {
@@ -52,6 +47,7 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
     errno = ENOMEM;
     return NULL;
   }
+  heapmap_add((uintptr_t)p, n);
   return p;
 }
 
@@ -68,6 +64,7 @@ void cg_release_block(uintptr_t p, uint64_t size) {
     if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return; /* not ours to release */
     if (shadow_erase(e, p, m)) break;
   }
+  heapmap_remove(p);
   dallocx((void *)p, 0);
 }
 
@@ -118,7 +115,7 @@ CG_COLD static void report_double_free(uintptr_t p, uint64_t meta, const char *f
       .kind = CGOGUARD_DOUBLE_FREE,
       .func = fn,
       .addr = p,
-      .size = block_size(p, meta),
+      .size = cg_block_size(p, meta),
       .action = cg_neutralizing() ? CG_ACT_SKIPPED : CG_ACT_ABORT,
       .has_block = true,
       .block = p,
@@ -151,7 +148,7 @@ static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
     /* one CAS per state change: of two racing frees, exactly one wins */
     if (shadow_update(e, p, m, cg_meta_with_state(m, CG_ST_QUARANTINED))) break;
   }
-  uint64_t size = block_size(p, m);
+  uint64_t size = cg_block_size(p, m);
   cg_fill((void *)p, POISON, size);
   quarantine_push(p, size, cg_site_here(ret));
   return true;
@@ -171,7 +168,11 @@ CG_EXPORT void *calloc(size_t a, size_t b) {
     errno = ENOMEM;
     return NULL;
   }
-  return alloc_at(n, MALLOCX_ZERO, RET());
+  /* jemalloc zeroes with memset: not a call to check */
+  cg_tls.depth++;
+  void *p = alloc_at(n, MALLOCX_ZERO, RET());
+  cg_tls.depth--;
+  return p;
 }
 
 /* A fresh block for a realloc whose pointer was bad (neutralize mode):
@@ -194,13 +195,17 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
     else report_double_free(p, m, "realloc");
     return realloc_fresh(n, ret);
   }
-  uint64_t have = block_size(p, m);
+  uint64_t have = cg_block_size(p, m);
   size_t usable = sallocx(old, 0);
   /* stay in place when the new size fits and wastes less than half */
-  if (n <= usable && (n >= usable / 2 || usable <= 64)) {
-    if (shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n))) return old;
-  } else if (n > usable && n - usable < usable && xallocx(old, n, 0, 0) >= n) {
-    if (shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n))) return old;
+  bool in_place = false;
+  if (n <= usable && (n >= usable / 2 || usable <= 64))
+    in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
+  else if (n > usable && n - usable < usable && xallocx(old, n, 0, 0) >= n)
+    in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
+  if (in_place) {
+    heapmap_add(p, n); /* the start bit is set; this widens the scan bound */
+    return old;
   }
   void *q = mallocx(request(n), 0);
   if (!q) { /* old block untouched, as glibc */
@@ -277,20 +282,11 @@ CG_EXPORT size_t malloc_usable_size(void *p) {
   uint64_t m;
   if (!p || !shadow_find((uintptr_t)p, &m) || cg_meta_state(m) != CG_ST_LIVE) return 0;
   /* the requested size: writing past it is what the checks report */
-  return block_size((uintptr_t)p, m);
+  return cg_block_size((uintptr_t)p, m);
 }
 
-CG_EXPORT char *strdup(const char *s) {
-  size_t n = cg_strlen(s) + 1;
-  char *d = alloc_at(n, 0, RET());
-  if (d) cg_copy(d, s, n);
-  return d;
-}
-
-CG_EXPORT char *strndup(const char *s, size_t max) {
-  size_t n = 0;
-  while (n < max && s[n]) n++;
-  char *d = alloc_at(n + 1, 0, RET());
+char *cg_strdup_at(const char *s, size_t n, uintptr_t ret) {
+  char *d = alloc_at(n + 1, 0, ret);
   if (d) {
     cg_copy(d, s, n);
     d[n] = 0;
@@ -303,7 +299,7 @@ CG_EXPORT char *strndup(const char *s, size_t max) {
 CG_EXPORT size_t cgoguard_block_size(const void *p) {
   uint64_t m;
   if (!shadow_find((uintptr_t)p, &m) || cg_meta_state(m) != CG_ST_LIVE) return (size_t)-1;
-  return block_size((uintptr_t)p, m);
+  return cg_block_size((uintptr_t)p, m);
 }
 
 /* ---- C++ operator new and delete ---------------------------------------- */

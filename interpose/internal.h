@@ -152,6 +152,29 @@ void shadow_atfork_prepare(void);
 void shadow_atfork_parent(void);
 void shadow_atfork_child(void);
 
+/* Requested size of a tracked block (huge sizes live in jemalloc). */
+static inline uint64_t cg_block_size(uintptr_t p, uint64_t meta) {
+  extern size_t sallocx(const void *ptr, int flags);
+  uint64_t n = cg_meta_size(meta);
+  return cg_likely(n != CG_SIZE_HUGE) ? n : sallocx((void *)p, 0);
+}
+
+/* ---- block starts (heapmap.c) ------------------------------------------- */
+
+/* A tracked block (live or quarantined) found from any address in it. */
+struct cg_block {
+  uintptr_t start;
+  uint64_t size;  /* requested size */
+  uint64_t meta;
+  cg_entry *entry; /* its table entry, to revalidate a cached answer */
+};
+void heapmap_add(uintptr_t p, uint64_t size);
+void heapmap_remove(uintptr_t p);
+/* The tracked block whose extent holds a: inside its requested size, or in
+ * the slack of its jemalloc size class (then a - start >= size).  Lock-free;
+ * no table scan. */
+bool cg_heap_block(uintptr_t a, struct cg_block *b);
+
 /* ---- site/stack depot (depot.c) ----------------------------------------- */
 
 /* Interns a stack of `n` return addresses; returns a nonzero id, or 0 when
@@ -183,6 +206,23 @@ void quarantine_atfork_child(void);
 /* Returns a quarantined block to jemalloc after erasing its table entry. */
 void cg_release_block(uintptr_t p, uint64_t size);
 uint32_t cg_site_here(uintptr_t caller_pc);
+/* strdup's allocation: a tracked block of n + 1 bytes holding s[0..n) and a NUL. */
+char *cg_strdup_at(const char *s, size_t n, uintptr_t ret);
+
+/* ---- string checks (string.c), used by the stdio wrappers --------------- */
+
+void cg_string_init(void);
+/* Checked length of the string s (argument arg of fn), clamped to its
+ * block; *st says whether the call may go on as is, was reported and
+ * clamped (neutralize), or must be skipped (NULL). */
+enum { CG_STR_FINE, CG_STR_CLAMPED, CG_STR_SKIP };
+size_t cg_check_str(const char *fn, int arg, const char *s, int *st);
+size_t cg_check_strn(const char *fn, int arg, const char *s, size_t max, int *st);
+/* The real libc function `name` (dlsym RTLD_NEXT, guarded); aborts if none. */
+void *cg_real_symbol(const char *name);
+/* Checks a write of n bytes at p; returns how many may be written. */
+uint64_t cg_check_write(const char *fn, int arg, void *p, size_t n);
+uint64_t cg_check_write_room(const char *fn, int arg, void *p);
 
 /* ---- pointer classification (classify.c) -------------------------------- */
 
@@ -270,6 +310,7 @@ bool cg_on_thread_stack(uintptr_t a);
 /* ---- reports (report.c) ------------------------------------------------- */
 
 enum { CG_ACT_ABORT, CG_ACT_SKIPPED, CG_ACT_CLAMPED, CG_ACT_CONTINUED };
+enum { CG_ACC_NONE, CG_ACC_READ, CG_ACC_WRITE };
 
 struct cg_report {
   int kind;               /* enum cgoguard_kind */
@@ -285,6 +326,11 @@ struct cg_report {
   uint32_t free_site;
   int free_tid;
   const struct cg_ptr_info *ptr; /* invalid-free classification */
+  /* bad accesses (string and memory calls) */
+  int access;             /* CG_ACC_READ / CG_ACC_WRITE */
+  uint64_t access_size;   /* bytes the call would touch; 0: up to a NUL */
+  int arg;                /* which argument (1-based) */
+  uintptr_t limit;        /* stack-buffer-overflow: the return address slot */
   const char *detail;     /* optional extra sentence */
 };
 

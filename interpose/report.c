@@ -201,8 +201,79 @@ static int site_frames(uint32_t id, struct cg_frame *f, int max) {
   return n;
 }
 
+static void put_bytes(struct out *o, uint64_t n) {
+  put_dec(o, (int64_t)n);
+  puts_(o, n == 1 ? " byte" : " bytes");
+}
+
+/* Where a bad access is, and how far the call would have gone. */
+static void describe_access(struct out *o, const struct cg_report *r) {
+  const char *verb = r->access == CG_ACC_WRITE ? "write" : "read";
+  if (r->kind == CGOGUARD_NULL_POINTER) {
+    puts_(o, "argument ");
+    put_dec(o, r->arg);
+    puts_(o, " of ");
+    puts_(o, r->func);
+    puts_(o, " is NULL");
+    return;
+  }
+  put_hex(o, r->addr);
+  if (r->has_block) {
+    uint64_t off = r->addr - r->block;
+    bool freed = r->kind == CGOGUARD_USE_AFTER_FREE;
+    puts_(o, " is ");
+    if (off < r->size) put_bytes(o, off), puts_(o, " inside a ");
+    else put_bytes(o, off - r->size), puts_(o, " past the end of a ");
+    puts_(o, freed ? "freed " : "live ");
+    put_dec(o, (int64_t)r->size);
+    puts_(o, "-byte block at ");
+    put_hex(o, r->block);
+    puts_(o, "; the call would ");
+    puts_(o, verb);
+    if (r->access_size) {
+      puts_(o, " ");
+      put_bytes(o, r->access_size);
+      if (!freed && off + r->access_size > r->size) {
+        puts_(o, ", ");
+        put_bytes(o, off + r->access_size - r->size);
+        puts_(o, " past its end");
+      }
+    } else if (freed) {
+      puts_(o, " it");
+    } else {
+      puts_(o, " past its end: no terminating NUL inside the block");
+    }
+    return;
+  }
+  if (r->kind == CGOGUARD_STACK_BUFFER_OVERFLOW) {
+    puts_(o, " is on the stack; the call would write ");
+    put_bytes(o, r->access_size);
+    puts_(o, ", over the saved return address at ");
+    put_hex(o, r->limit);
+    puts_(o, " (");
+    put_bytes(o, r->limit - r->addr);
+    puts_(o, " from the buffer)");
+    return;
+  }
+  const struct cg_ptr_info *p = r->ptr;
+  if (p && p->cls == CG_PTR_READONLY) {
+    puts_(o, " is in read-only memory (a literal or code) of ");
+    puts_(o, p->module);
+    puts_(o, "+");
+    put_hex(o, r->addr - p->module_base);
+  } else {
+    puts_(o, " is in a mapping without write permission");
+  }
+  puts_(o, "; the call would write ");
+  put_bytes(o, r->access_size);
+}
+
 /* The sentence after the header: where the address is. */
 static void describe(struct out *o, const struct cg_report *r) {
+  if (r->access) {
+    describe_access(o, r);
+    return;
+  }
   put_hex(o, r->addr);
   const struct cg_ptr_info *p = r->ptr;
   if (r->kind == CGOGUARD_DOUBLE_FREE) {
@@ -240,11 +311,18 @@ static void describe(struct out *o, const struct cg_report *r) {
   }
 }
 
-static const char *what(const struct cg_report *r) {
+static void what(struct out *o, const struct cg_report *r) {
   switch (r->kind) {
-  case CGOGUARD_DOUBLE_FREE: return "second free of a block";
-  case CGOGUARD_INVALID_FREE: return "free of a pointer the allocator never returned";
-  default: return "bad access";
+  case CGOGUARD_DOUBLE_FREE: puts_(o, "second free of a block"); return;
+  case CGOGUARD_INVALID_FREE: puts_(o, "free of a pointer the allocator never returned"); return;
+  default: break;
+  }
+  puts_(o, r->access == CG_ACC_WRITE ? "WRITE" : "READ");
+  if (r->access_size) {
+    puts_(o, " of ");
+    put_bytes(o, r->access_size);
+  } else if (r->kind != CGOGUARD_NULL_POINTER) {
+    puts_(o, " up to a NUL");
   }
 }
 
@@ -266,7 +344,7 @@ static void format_text(struct out *o, const struct cg_report *r, int nf, int na
   puts_(o, " on address ");
   put_hex(o, r->addr);
   puts_(o, " (");
-  puts_(o, what(r));
+  what(o, r);
   puts_(o, ") in ");
   puts_(o, r->func);
   puts_(o, " by thread T");
@@ -333,6 +411,16 @@ static void format_json(struct out *o, const struct cg_report *r, int nf, int na
     puts_(o, "\"");
     if (r->ptr->module[0]) puts_(o, ",\"module\":"), put_json_str(o, r->ptr->module);
   }
+  if (r->access) {
+    puts_(o, ",\"access\":\"");
+    puts_(o, r->access == CG_ACC_WRITE ? "write" : "read");
+    puts_(o, "\",\"access_size\":");
+    if (r->access_size) put_dec(o, (int64_t)r->access_size);
+    else puts_(o, "null");
+    puts_(o, ",\"argument\":");
+    put_dec(o, r->arg);
+  }
+  if (r->limit) puts_(o, ",\"return_address_slot\":\""), put_hex(o, r->limit), puts_(o, "\"");
   if (r->has_block) {
     puts_(o, ",\"block\":\"");
     put_hex(o, r->block);
