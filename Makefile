@@ -26,7 +26,8 @@ deps:
 	@scripts/install-deps
 
 # ---- unit tests: plain, under ThreadSanitizer and AddressSanitizer ----
-UNIT_SRCS := interpose/shadow.c interpose/depot.c interpose/options.c \
+UNIT_SRCS := interpose/shadow.c interpose/depot.c interpose/options.c interpose/format.c \
+             interpose/heapmap.c \
              interpose/runtime.c interpose/classify.c interpose/unwind.c tests/unit/stubs.c
 UNIT_CFLAGS := -O1 -g -Wall -Wextra -Werror -std=gnu11 -mcx16 -Iinterpose -pthread
 UNIT_LDLIBS := -lunwind -ldl
