@@ -34,8 +34,14 @@ static void check_block(uintptr_t key, uint64_t meta, void *arg) {
     c->start = key, c->meta = meta, c->found = true;
 }
 
-/* A scan of the table: report-time only. */
+/* The block-start bitmap answers at once; a scan of the table (report
+ * time only) covers the case where its reservation was refused. */
 bool cg_find_containing_block(uintptr_t p, uintptr_t *start, uint64_t *meta) {
+  struct cg_block b;
+  if (cg_heap_block(p, &b) && p > b.start && p - b.start < b.size) {
+    *start = b.start, *meta = b.meta;
+    return true;
+  }
   struct containing c = {.p = p};
   shadow_for_each(check_block, &c);
   if (c.found) *start = c.start, *meta = c.meta;

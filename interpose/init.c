@@ -65,6 +65,7 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
   cg_opt = o;
   cg_log_open();
   cg_string_init();
+  cg_stdio_init();
   if (pthread_key_create(&thread_key, thread_exit) == 0) {
     atomic_store(&thread_key_ready, 1);
     if (cg_tls.thread) pthread_setspecific(thread_key, cg_tls.thread);

@@ -211,7 +211,10 @@ char *cg_strdup_at(const char *s, size_t n, uintptr_t ret);
 
 /* ---- string checks (string.c), used by the stdio wrappers --------------- */
 
+/* Resolve the real libc functions: from the constructor only, since
+ * dlsym resets the program's dlerror() state. */
 void cg_string_init(void);
+void cg_stdio_init(void);
 /* Checked length of the string s (argument arg of fn), clamped to its
  * block; *st says whether the call may go on as is, was reported and
  * clamped (neutralize), or must be skipped (NULL). */

@@ -30,12 +30,26 @@ typedef int (*vasprintf_chk_fn)(char **, int, const char *, va_list);
 typedef int (*fputs_fn)(const char *, FILE *);
 typedef int (*puts_fn)(const char *);
 
-#define REAL(type, name)                                          \
-  ({                                                              \
-    static type fn_;                                              \
-    if (cg_unlikely(!fn_)) fn_ = (type)cg_real_symbol(#name);     \
-    fn_;                                                          \
-  })
+/* Resolved by the constructor: a lazy dlsym later would reset the
+ * program's dlerror() state (a dlerror string it is about to print would
+ * be freed under it). */
+#define STDIO_FNS(X)                                                   \
+  X(vfprintf_fn, vfprintf) X(vdprintf_fn, vdprintf) X(vsnprintf_fn, vsnprintf) \
+  X(vsprintf_fn, vsprintf) X(vasprintf_fn, vasprintf)                  \
+  X(vfprintf_chk_fn, __vfprintf_chk) X(vdprintf_chk_fn, __vdprintf_chk)  \
+  X(vsnprintf_chk_fn, __vsnprintf_chk) X(vsprintf_chk_fn, __vsprintf_chk) \
+  X(vasprintf_chk_fn, __vasprintf_chk) X(fputs_fn, fputs) X(puts_fn, puts)
+#define DECLARE(type, name) type name;
+static struct { STDIO_FNS(DECLARE) } real;
+
+void cg_stdio_init(void) {
+#define RESOLVE(type, name) if (!real.name) real.name = (type)cg_real_symbol(#name);
+  STDIO_FNS(RESOLVE)
+}
+
+/* Before the constructor (another library's), resolve on first use. */
+#define REAL(type, name) \
+  (*(cg_likely(real.name != NULL) ? real.name : (cg_stdio_init(), real.name)))
 
 #define PASS_THROUGH() cg_unlikely(cg_tls.depth != 0)
 
@@ -95,20 +109,20 @@ static bool check_format(struct fmt_check *c, const char *fmt, va_list ap) {
 
 /* ---- streams ------------------------------------------------------------ */
 
-static int do_vfprintf(const char *name, FILE *f, int flag, const char *fmt, va_list ap) {
-  FORMAT_CHECK(name, 2, ap);
+static int do_vfprintf(const char *name, int fa, FILE *f, int flag, const char *fmt, va_list ap) {
+  FORMAT_CHECK(name, fa, ap);
   if (flag < 0) return REAL(vfprintf_fn, vfprintf)(f, fmt, ap);
   return REAL(vfprintf_chk_fn, __vfprintf_chk)(f, flag, fmt, ap);
 }
 
-static int do_vdprintf(const char *name, int fd, int flag, const char *fmt, va_list ap) {
-  FORMAT_CHECK(name, 2, ap);
+static int do_vdprintf(const char *name, int fa, int fd, int flag, const char *fmt, va_list ap) {
+  FORMAT_CHECK(name, fa, ap);
   if (flag < 0) return REAL(vdprintf_fn, vdprintf)(fd, fmt, ap);
   return REAL(vdprintf_chk_fn, __vdprintf_chk)(fd, flag, fmt, ap);
 }
 
-static int do_vasprintf(const char *name, char **out, int flag, const char *fmt, va_list ap) {
-  FORMAT_CHECK(name, 2, ap);
+static int do_vasprintf(const char *name, int fa, char **out, int flag, const char *fmt, va_list ap) {
+  FORMAT_CHECK(name, fa, ap);
   if (flag < 0) return REAL(vasprintf_fn, vasprintf)(out, fmt, ap);
   return REAL(vasprintf_chk_fn, __vasprintf_chk)(out, flag, fmt, ap);
 }
@@ -122,77 +136,77 @@ static int do_vasprintf(const char *name, char **out, int flag, const char *fmt,
 
 CG_EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vfprintf_fn, vfprintf)(f, fmt, ap);
-  return do_vfprintf("vfprintf", f, -1, fmt, ap);
+  return do_vfprintf("vfprintf", 2, f, -1, fmt, ap);
 }
 CG_EXPORT int vprintf(const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vfprintf_fn, vfprintf)(stdout, fmt, ap);
-  return do_vfprintf("vprintf", stdout, -1, fmt, ap);
+  return do_vfprintf("vprintf", 1, stdout, -1, fmt, ap);
 }
 CG_EXPORT int fprintf(FILE *f, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vfprintf_fn, vfprintf)(f, fmt, ap)
-                          : do_vfprintf("fprintf", f, -1, fmt, ap));
+                          : do_vfprintf("fprintf", 2, f, -1, fmt, ap));
 }
 CG_EXPORT int printf(const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vfprintf_fn, vfprintf)(stdout, fmt, ap)
-                          : do_vfprintf("printf", stdout, -1, fmt, ap));
+                          : do_vfprintf("printf", 1, stdout, -1, fmt, ap));
 }
 CG_EXPORT int vdprintf(int fd, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vdprintf_fn, vdprintf)(fd, fmt, ap);
-  return do_vdprintf("vdprintf", fd, -1, fmt, ap);
+  return do_vdprintf("vdprintf", 2, fd, -1, fmt, ap);
 }
 CG_EXPORT int dprintf(int fd, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vdprintf_fn, vdprintf)(fd, fmt, ap)
-                          : do_vdprintf("dprintf", fd, -1, fmt, ap));
+                          : do_vdprintf("dprintf", 2, fd, -1, fmt, ap));
 }
 CG_EXPORT int vasprintf(char **out, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vasprintf_fn, vasprintf)(out, fmt, ap);
-  return do_vasprintf("vasprintf", out, -1, fmt, ap);
+  return do_vasprintf("vasprintf", 2, out, -1, fmt, ap);
 }
 CG_EXPORT int asprintf(char **out, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vasprintf_fn, vasprintf)(out, fmt, ap)
-                          : do_vasprintf("asprintf", out, -1, fmt, ap));
+                          : do_vasprintf("asprintf", 2, out, -1, fmt, ap));
 }
 
 CG_EXPORT int __vfprintf_chk(FILE *f, int flag, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vfprintf_chk_fn, __vfprintf_chk)(f, flag, fmt, ap);
-  return do_vfprintf("__vfprintf_chk", f, flag, fmt, ap);
+  return do_vfprintf("__vfprintf_chk", 3, f, flag, fmt, ap);
 }
 CG_EXPORT int __vprintf_chk(int flag, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vfprintf_chk_fn, __vfprintf_chk)(stdout, flag, fmt, ap);
-  return do_vfprintf("__vprintf_chk", stdout, flag, fmt, ap);
+  return do_vfprintf("__vprintf_chk", 2, stdout, flag, fmt, ap);
 }
 CG_EXPORT int __fprintf_chk(FILE *f, int flag, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vfprintf_chk_fn, __vfprintf_chk)(f, flag, fmt, ap)
-                          : do_vfprintf("__fprintf_chk", f, flag, fmt, ap));
+                          : do_vfprintf("__fprintf_chk", 3, f, flag, fmt, ap));
 }
 CG_EXPORT int __printf_chk(int flag, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vfprintf_chk_fn, __vfprintf_chk)(stdout, flag, fmt, ap)
-                          : do_vfprintf("__printf_chk", stdout, flag, fmt, ap));
+                          : do_vfprintf("__printf_chk", 2, stdout, flag, fmt, ap));
 }
 CG_EXPORT int __vdprintf_chk(int fd, int flag, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vdprintf_chk_fn, __vdprintf_chk)(fd, flag, fmt, ap);
-  return do_vdprintf("__vdprintf_chk", fd, flag, fmt, ap);
+  return do_vdprintf("__vdprintf_chk", 3, fd, flag, fmt, ap);
 }
 CG_EXPORT int __dprintf_chk(int fd, int flag, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vdprintf_chk_fn, __vdprintf_chk)(fd, flag, fmt, ap)
-                          : do_vdprintf("__dprintf_chk", fd, flag, fmt, ap));
+                          : do_vdprintf("__dprintf_chk", 3, fd, flag, fmt, ap));
 }
 CG_EXPORT int __vasprintf_chk(char **out, int flag, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vasprintf_chk_fn, __vasprintf_chk)(out, flag, fmt, ap);
-  return do_vasprintf("__vasprintf_chk", out, flag, fmt, ap);
+  return do_vasprintf("__vasprintf_chk", 3, out, flag, fmt, ap);
 }
 CG_EXPORT int __asprintf_chk(char **out, int flag, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vasprintf_chk_fn, __vasprintf_chk)(out, flag, fmt, ap)
-                          : do_vasprintf("__asprintf_chk", out, flag, fmt, ap));
+                          : do_vasprintf("__asprintf_chk", 3, out, flag, fmt, ap));
 }
 
 /* ---- buffers ------------------------------------------------------------ */
 
 /* sprintf-family core.  max: snprintf's size (SIZE_MAX for sprintf);
  * flag/slen: _FORTIFY_SOURCE's (flag < 0: not a _chk call). */
-static int do_vsnprintf(const char *name, char *d, size_t max, int flag, size_t slen,
+static int do_vsnprintf(const char *name, int fa, char *d, size_t max, int flag, size_t slen,
                         const char *fmt, va_list ap) {
-  FORMAT_CHECK(name, max == SIZE_MAX ? 2 : 3, ap);
+  FORMAT_CHECK(name, fa, ap);
   /* where the destination ends: a probe of one byte past any sane size */
   size_t room = max ? (size_t)cg_check_write_room(name, 1, d) : 0;
   if (room == 0 && max) return -1; /* NULL, freed or read-only: reported, skipped */
@@ -223,36 +237,36 @@ static int do_vsnprintf(const char *name, char *d, size_t max, int flag, size_t 
 
 CG_EXPORT int vsnprintf(char *d, size_t n, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vsnprintf_fn, vsnprintf)(d, n, fmt, ap);
-  return do_vsnprintf("vsnprintf", d, n, -1, 0, fmt, ap);
+  return do_vsnprintf("vsnprintf", 3, d, n, -1, 0, fmt, ap);
 }
 CG_EXPORT int vsprintf(char *d, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vsprintf_fn, vsprintf)(d, fmt, ap);
-  return do_vsnprintf("vsprintf", d, SIZE_MAX, -1, 0, fmt, ap);
+  return do_vsnprintf("vsprintf", 2, d, SIZE_MAX, -1, 0, fmt, ap);
 }
 CG_EXPORT int snprintf(char *d, size_t n, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vsnprintf_fn, vsnprintf)(d, n, fmt, ap)
-                          : do_vsnprintf("snprintf", d, n, -1, 0, fmt, ap));
+                          : do_vsnprintf("snprintf", 3, d, n, -1, 0, fmt, ap));
 }
 CG_EXPORT int sprintf(char *d, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vsprintf_fn, vsprintf)(d, fmt, ap)
-                          : do_vsnprintf("sprintf", d, SIZE_MAX, -1, 0, fmt, ap));
+                          : do_vsnprintf("sprintf", 2, d, SIZE_MAX, -1, 0, fmt, ap));
 }
 CG_EXPORT int __vsnprintf_chk(char *d, size_t n, int flag, size_t slen, const char *fmt,
                               va_list ap) {
   if (PASS_THROUGH()) return REAL(vsnprintf_chk_fn, __vsnprintf_chk)(d, n, flag, slen, fmt, ap);
-  return do_vsnprintf("__vsnprintf_chk", d, n, flag, slen, fmt, ap);
+  return do_vsnprintf("__vsnprintf_chk", 5, d, n, flag, slen, fmt, ap);
 }
 CG_EXPORT int __vsprintf_chk(char *d, int flag, size_t slen, const char *fmt, va_list ap) {
   if (PASS_THROUGH()) return REAL(vsprintf_chk_fn, __vsprintf_chk)(d, flag, slen, fmt, ap);
-  return do_vsnprintf("__vsprintf_chk", d, SIZE_MAX, flag, slen, fmt, ap);
+  return do_vsnprintf("__vsprintf_chk", 4, d, SIZE_MAX, flag, slen, fmt, ap);
 }
 CG_EXPORT int __snprintf_chk(char *d, size_t n, int flag, size_t slen, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vsnprintf_chk_fn, __vsnprintf_chk)(d, n, flag, slen, fmt, ap)
-                          : do_vsnprintf("__snprintf_chk", d, n, flag, slen, fmt, ap));
+                          : do_vsnprintf("__snprintf_chk", 5, d, n, flag, slen, fmt, ap));
 }
 CG_EXPORT int __sprintf_chk(char *d, int flag, size_t slen, const char *fmt, ...) {
   VARIADIC(PASS_THROUGH() ? REAL(vsprintf_chk_fn, __vsprintf_chk)(d, flag, slen, fmt, ap)
-                          : do_vsnprintf("__sprintf_chk", d, SIZE_MAX, flag, slen, fmt, ap));
+                          : do_vsnprintf("__sprintf_chk", 4, d, SIZE_MAX, flag, slen, fmt, ap));
 }
 
 /* ---- puts and fputs ----------------------------------------------------- */
