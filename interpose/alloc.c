@@ -36,6 +36,22 @@ uint32_t cg_site_here(uintptr_t pc) {
   return id;
 }
 
+/* jemalloc's own memcpy/memset/memmove calls (its start-up, zeroing,
+ * metadata) reach the string wrappers through its PLT: the guard lets
+ * them straight through, so a wrapper never re-enters a jemalloc that is
+ * half-way through a call. */
+static inline void *je_alloc(size_t n, int flags) {
+  cg_tls.depth++;
+  void *p = mallocx(n, flags);
+  cg_tls.depth--;
+  return p;
+}
+static inline void je_free(void *p) {
+  cg_tls.depth++;
+  dallocx(p, 0);
+  cg_tls.depth--;
+}
+
 /* Records a fresh jemalloc block; frees it again if the table is full. */
 static inline void *track(void *p, size_t n, uintptr_t ret) {
   if (cg_unlikely(!p)) {
@@ -43,7 +59,7 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
     return NULL;
   }
   if (cg_unlikely(!shadow_insert((uintptr_t)p, cg_meta(CG_ST_LIVE, cg_site_here(ret), n)))) {
-    dallocx(p, 0);
+    je_free(p);
     errno = ENOMEM;
     return NULL;
   }
@@ -53,7 +69,7 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
 
 /* A tracked block of n bytes: every allocating entry point ends here. */
 static inline void *alloc_at(size_t n, int flags, uintptr_t ret) {
-  return track(mallocx(request(n), flags), n, ret);
+  return track(je_alloc(request(n), flags), n, ret);
 }
 
 void cg_release_block(uintptr_t p, uint64_t size) {
@@ -65,7 +81,7 @@ void cg_release_block(uintptr_t p, uint64_t size) {
     if (shadow_erase(e, p, m)) break;
   }
   heapmap_remove(p);
-  dallocx((void *)p, 0);
+  je_free((void *)p);
 }
 
 /* ---- reports of bad frees (cold) ---------------------------------------- */
@@ -168,11 +184,7 @@ CG_EXPORT void *calloc(size_t a, size_t b) {
     errno = ENOMEM;
     return NULL;
   }
-  /* jemalloc zeroes with memset: not a call to check */
-  cg_tls.depth++;
-  void *p = alloc_at(n, MALLOCX_ZERO, RET());
-  cg_tls.depth--;
-  return p;
+  return alloc_at(n, MALLOCX_ZERO, RET());
 }
 
 /* A fresh block for a realloc whose pointer was bad (neutralize mode):
@@ -207,7 +219,7 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
     heapmap_add(p, n); /* the start bit is set; this widens the scan bound */
     return old;
   }
-  void *q = mallocx(request(n), 0);
+  void *q = je_alloc(request(n), 0);
   if (!q) { /* old block untouched, as glibc */
     errno = ENOMEM;
     return NULL;

@@ -215,6 +215,12 @@ char *cg_strdup_at(const char *s, size_t n, uintptr_t ret);
  * dlsym resets the program's dlerror() state. */
 void cg_string_init(void);
 void cg_stdio_init(void);
+/* A wrapper passes its call straight through inside the shim's own slow
+ * paths and when jemalloc's code is the caller. */
+extern uintptr_t cg_jemalloc_text, cg_jemalloc_text_len;
+static inline bool cg_pass_through(uintptr_t caller) {
+  return cg_unlikely(cg_tls.depth != 0 || caller - cg_jemalloc_text < cg_jemalloc_text_len);
+}
 /* Checked length of the string s (argument arg of fn), clamped to its
  * block; *st says whether the call may go on as is, was reported and
  * clamped (neutralize), or must be skipped (NULL). */
@@ -225,7 +231,9 @@ size_t cg_check_strn(const char *fn, int arg, const char *s, size_t max, int *st
 void *cg_real_symbol(const char *name);
 /* Checks a write of n bytes at p; returns how many may be written. */
 uint64_t cg_check_write(const char *fn, int arg, void *p, size_t n);
-uint64_t cg_check_write_room(const char *fn, int arg, void *p);
+/* Room for a write at p (SIZE_MAX: end unknown; 0: reported).  *stack:
+ * the room ends at a saved return address on the stack. */
+uint64_t cg_check_write_room(const char *fn, int arg, void *p, bool *stack);
 
 /* ---- pointer classification (classify.c) -------------------------------- */
 

@@ -51,7 +51,7 @@ void cg_stdio_init(void) {
 #define REAL(type, name) \
   (*(cg_likely(real.name != NULL) ? real.name : (cg_stdio_init(), real.name)))
 
-#define PASS_THROUGH() cg_unlikely(cg_tls.depth != 0)
+#define PASS_THROUGH() cg_pass_through((uintptr_t)__builtin_return_address(0))
 
 /* ---- the format and its %s arguments ------------------------------------ */
 
@@ -207,11 +207,24 @@ CG_EXPORT int __asprintf_chk(char **out, int flag, const char *fmt, ...) {
 static int do_vsnprintf(const char *name, int fa, char *d, size_t max, int flag, size_t slen,
                         const char *fmt, va_list ap) {
   FORMAT_CHECK(name, fa, ap);
-  /* where the destination ends: a probe of one byte past any sane size */
-  size_t room = max ? (size_t)cg_check_write_room(name, 1, d) : 0;
+  bool stack = false;
+  size_t room = max ? (size_t)cg_check_write_room(name, 1, d, &stack) : 0;
   if (room == 0 && max) return -1; /* NULL, freed or read-only: reported, skipped */
   size_t lim = max < room ? max : room;
   if (flag >= 0 && slen < lim) lim = slen;
+  if (cg_unlikely(stack) && lim < max) {
+    /* a stack buffer: measure first, since even a truncated write would
+     * clobber the frame's saved registers */
+    va_list probe;
+    va_copy(probe, ap);
+    int need = REAL(vsnprintf_fn, vsnprintf)(NULL, 0, fmt, probe);
+    va_end(probe);
+    if (need >= 0 && (size_t)need + 1 > lim && lim == room &&
+        !cg_check_write(name, 1, d, (size_t)need + 1 < max ? (size_t)need + 1 : max)) {
+      errno = EOVERFLOW;
+      return -1; /* neutralised: skipped */
+    }
+  }
   if (lim == SIZE_MAX) { /* no known end */
     if (flag < 0) return REAL(vsnprintf_fn, vsnprintf)(d, max, fmt, ap);
     return REAL(vsnprintf_chk_fn, __vsnprintf_chk)(d, max, flag, slen, fmt, ap);

@@ -22,6 +22,8 @@
  * wrapper passes straight through. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <jemalloc/jemalloc.h>
+#include <link.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +87,31 @@ CG_COLD static void resolve(void) {
 }
 #define REAL(name) (*(cg_likely(real.name != NULL) ? real.name : (resolve(), real.name)))
 
-void cg_string_init(void) { resolve(); }
+/* jemalloc's code: its own memcpy/memset calls (thread-exit clean-up, fork
+ * handlers, start-up) are never checked, so a check can never re-enter a
+ * jemalloc that is half-way through a call. */
+uintptr_t cg_jemalloc_text, cg_jemalloc_text_len;
+
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  uintptr_t a = (uintptr_t)arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a - lo < ph->p_memsz) {
+      cg_jemalloc_text = lo, cg_jemalloc_text_len = ph->p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void cg_string_init(void) {
+  resolve();
+  cg_tls.depth++;
+  dl_iterate_phdr(find_text, (void *)(uintptr_t)&mallocx);
+  cg_tls.depth--;
+}
 
 void *cg_real_symbol(const char *name) {
   cg_tls.depth++;
@@ -195,8 +221,11 @@ CG_NOINLINE static uint64_t check_write_other(const struct access *a) {
     bool known = cg_stack_frame_limit(a->p, &slot);
     cg_tls.depth--;
     if (known && a->p + n > slot) {
-      report_other(a, CGOGUARD_STACK_BUFFER_OVERFLOW, slot, act(true));
-      return slot - a->p;
+      /* skipped, not clamped: the saved registers below the return
+       * address belong to the frame too, and the buffer's own end is
+       * unknown; the frame stays intact */
+      report_other(a, CGOGUARD_STACK_BUFFER_OVERFLOW, slot, act(false));
+      return 0;
     }
     return n;
   }
@@ -294,7 +323,7 @@ static inline uint64_t check_write(const char *fn, int arg, void *p, size_t n) {
   return check_range(&a);
 }
 
-#define PASS_THROUGH() cg_unlikely(cg_tls.depth != 0)
+#define PASS_THROUGH() cg_pass_through((uintptr_t)__builtin_return_address(0))
 
 /* ---- lengths ------------------------------------------------------------ */
 
@@ -682,7 +711,8 @@ uint64_t cg_check_write(const char *fn, int arg, void *p, size_t n) {
 /* How many bytes may be written at p: to the end of its live block, to the
  * frame's return address on the stack, SIZE_MAX when its end is unknown;
  * 0 after a report (NULL, freed, read-only, past a block's end). */
-uint64_t cg_check_write_room(const char *fn, int arg, void *p) {
+uint64_t cg_check_write_room(const char *fn, int arg, void *p, bool *stack) {
+  *stack = false;
   struct access a = {fn, arg, CG_ACC_WRITE, (uintptr_t)p, 1};
   struct cg_block b;
   if (!p) return check_range(&a);
@@ -695,6 +725,7 @@ uint64_t cg_check_write_room(const char *fn, int arg, void *p) {
     cg_tls.depth++;
     bool known = cg_stack_frame_limit(a.p, &slot);
     cg_tls.depth--;
+    *stack = known;
     return known ? slot - a.p : SIZE_MAX;
   }
   return check_write_other(&a) ? SIZE_MAX : 0;
