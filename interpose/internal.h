@@ -300,12 +300,12 @@ int cg_format_strings(const char *fmt, va_list ap, cg_fmt_str_fn fn, void *ctx);
 
 /* ---- memory map facts (memmap.c) ---------------------------------------- */
 
-/* Protection of the mapping holding address a: PROT_* bits, or -1 when no
- * mapping holds it.  Answers from a snapshot of /proc/self/maps (module
- * segments from dl_iterate_phdr first); `fresh` forces a re-read, which a
- * caller does before it reports a read-only write (no false positives when
- * the program changed protections with mprotect).  Lock-free for readers,
- * never calls malloc. */
+/* Protection of the mapping holding address a: PROT_* bits (0: mapped with
+ * no access), or -1 when no mapping holds it.  Answers from a snapshot of
+ * /proc/self/maps (re-read at most every 10 ms on a miss); `fresh` forces a
+ * re-read, which a caller does before it reports a read-only write (no
+ * false positives when the program changed protections with mprotect).
+ * Lock-free for readers, never calls malloc. */
 int cg_mem_prot(uintptr_t a, bool fresh);
 
 /* For an address on the calling thread's stack: the address of the saved

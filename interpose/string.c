@@ -118,10 +118,12 @@ void *cg_real_symbol(const char *name) {
   void *f = dlsym(RTLD_NEXT, name);
   cg_tls.depth--;
   if (!f) {
-    ssize_t w = write(2, "cgoguard: cannot find libc's ", 29);
-    w = write(2, name, cg_strlen(name));
-    w = write(2, "; aborting\n", 11);
-    (void)w;
+    char line[160];
+    size_t n = 0;
+    for (const char *p = "cgoguard: cannot find libc's "; *p; p++) line[n++] = *p;
+    for (const char *p = name; *p && n < 120; p++) line[n++] = *p;
+    for (const char *p = "; aborting\n"; *p; p++) line[n++] = *p;
+    if (write(2, line, n) < 0) abort();
     abort();
   }
   return f;
@@ -182,7 +184,7 @@ static inline int act(bool clamped) {
  * destination).  A hit is revalidated against the block's table entry: if
  * the entry still holds the same start and meta, the block is still live
  * with that size, whatever happened in between. */
-static __thread struct cg_block recent[2] __attribute__((tls_model("initial-exec")));
+static __thread struct cg_block recent[2] __attribute__((tls_model("initial-exec"), aligned(64)));
 
 static inline bool still_there(const struct cg_block *c) {
   return atomic_load_explicit(&c->entry->key, memory_order_acquire) == c->start &&
@@ -329,6 +331,14 @@ static inline uint64_t check_write(const char *fn, int arg, void *p, size_t n) {
 
 CG_EXPORT size_t strlen(const char *s) {
   if (PASS_THROUGH()) return REAL(strlen)(s);
+  /* the hot case inline: the last block used, terminated inside */
+  const struct cg_block *c = &recent[0];
+  uintptr_t a = (uintptr_t)s;
+  if (cg_likely(a - c->start < c->size) && still_there(c)) {
+    uint64_t left = c->start + c->size - a;
+    size_t n = REAL(strnlen)(s, left);
+    if (cg_likely(n < left)) return n;
+  }
   int st;
   return check_str("strlen", 1, s, &st);
 }
