@@ -318,10 +318,12 @@ static void what(struct out *o, const struct cg_report *r) {
   default: break;
   }
   puts_(o, r->access == CG_ACC_WRITE ? "WRITE" : "READ");
-  if (r->access_size) {
+  if (r->kind == CGOGUARD_NULL_POINTER) {
+    puts_(o, " through a NULL argument");
+  } else if (r->access_size) {
     puts_(o, " of ");
     put_bytes(o, r->access_size);
-  } else if (r->kind != CGOGUARD_NULL_POINTER) {
+  } else {
     puts_(o, " up to a NUL");
   }
 }

@@ -1,10 +1,14 @@
 // The cgoguard demo: one cgo program, one bug class per case.
 // Run with no arguments for every case (useful with mode=neutralize),
-// or name cases: double-free reuse go-pointer literal stack interior.
+// or name cases: double-free reuse go-pointer literal stack interior
+// strlen-unterminated strcat-overflow strncpy-unterminated literal-write
+// strlen-null use-after-free memcpy-overflow stack-overflow.
 package main
 
 /*
-#cgo CFLAGS: -Wno-free-nonheap-object
+#cgo CFLAGS: -Wno-free-nonheap-object -Wno-stringop-overflow -Wno-array-bounds
+#cgo CFLAGS: -fno-builtin-strcpy -fno-builtin-strcat -fno-builtin-strncpy
+#cgo CFLAGS: -fno-builtin-memcpy -fno-builtin-strlen
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +26,33 @@ static void free_interior(void) {
 	char *p = malloc(32);
 	free(p + 8);
 	free(p);
+}
+
+// Builds "<prefix>_tmp" in a block one byte too small (no room for the NUL).
+static char *tmp_name(const char *prefix) {
+	char *name = malloc(strlen(prefix) + 4);
+	strcpy(name, prefix);
+	strcat(name, "_tmp");
+	return name;
+}
+
+// strncpy fills all 8 bytes and leaves no terminator.
+static size_t copy_then_measure(void) {
+	char *d = malloc(8);
+	strncpy(d, "0123456789", 8);
+	size_t n = strlen(d);
+	free(d);
+	return n;
+}
+
+// Writes into a string literal: a SIGSEGV without the shim.
+static void shout(void) { strcpy((char *)greeting(), "HELLO"); }
+
+// A 40-byte name into a 16-byte stack buffer: over the return address.
+static __attribute__((noinline)) void stack_copy(const char *s) {
+	char buf[16];
+	strcpy(buf, s);
+	__asm__ volatile("" : : "r"(buf) : "memory");
 }
 */
 import "C"
@@ -56,6 +87,42 @@ func freeGoPointer() {
 
 func freeLiteral() { C.free(unsafe.Pointer(C.greeting())) }
 
+// C.malloc'd bytes handed to strlen with no terminator.
+func strlenUnterminated() {
+	p := (*C.char)(C.malloc(8))
+	C.memcpy(unsafe.Pointer(p), unsafe.Pointer(&[]byte("abcdefgh")[0]), 8)
+	fmt.Println("strlen:", C.strlen(p))
+	C.free(unsafe.Pointer(p))
+}
+
+func strcatOverflow() {
+	prefix := C.CString("report")
+	name := C.tmp_name(prefix)
+	fmt.Println("name:", C.GoString(name))
+	C.free(unsafe.Pointer(name))
+	C.free(unsafe.Pointer(prefix))
+}
+
+func useAfterFree() {
+	s := C.CString("already freed")
+	release(s)
+	fmt.Println("strlen:", C.strlen(s))
+}
+
+func memcpyOverflow() {
+	src := C.CString("sixteen bytes...and more")
+	dst := C.malloc(16)
+	C.memcpy(dst, unsafe.Pointer(src), 25)
+	C.free(dst)
+	C.free(unsafe.Pointer(src))
+}
+
+func stackOverflow() {
+	s := C.CString("a name that is forty bytes long, at least")
+	C.stack_copy(s)
+	C.free(unsafe.Pointer(s))
+}
+
 var cases = []struct {
 	name string
 	run  func()
@@ -66,6 +133,14 @@ var cases = []struct {
 	{"literal", freeLiteral},
 	{"stack", func() { C.free_local() }},
 	{"interior", func() { C.free_interior() }},
+	{"strlen-unterminated", strlenUnterminated},
+	{"strcat-overflow", strcatOverflow},
+	{"strncpy-unterminated", func() { fmt.Println("strlen:", C.copy_then_measure()) }},
+	{"literal-write", func() { C.shout() }},
+	{"strlen-null", func() { fmt.Println("strlen:", C.strlen(nil)) }},
+	{"use-after-free", useAfterFree},
+	{"memcpy-overflow", memcpyOverflow},
+	{"stack-overflow", stackOverflow},
 }
 
 func main() {
