@@ -307,6 +307,8 @@ int cg_format_strings(const char *fmt, va_list ap, cg_fmt_str_fn fn, void *ctx);
  * false positives when the program changed protections with mprotect).
  * Lock-free for readers, never calls malloc. */
 int cg_mem_prot(uintptr_t a, bool fresh);
+/* mmap.c: memory just lost write permission; snapshots before this are stale. */
+void cg_maps_lost_write(void);
 
 /* For an address on the calling thread's stack: the address of the saved
  * return address of the frame that owns `a` (the innermost frame whose

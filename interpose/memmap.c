@@ -41,6 +41,8 @@
 
 struct snap {
   _Atomic uint64_t seq;          /* odd while the buffer is rewritten */
+  _Atomic uint64_t ro_seen;      /* ro_changes when this re-read began */
+  _Atomic uint64_t dl_seen;      /* dlopen/dlclose count then */
   _Atomic uint64_t n;
   _Atomic uint64_t lo[MAP_CAP];  /* start | prot */
   _Atomic uint64_t hi[MAP_CAP];
@@ -53,6 +55,9 @@ static uint64_t published_read;      /* reads_begun value of the published one *
 static _Atomic int64_t last_read_ns;
 static _Atomic int reread_owner;     /* pid holding the re-read lock; 0 = free */
 static char read_buf[32768];         /* under the lock */
+/* mmap/mprotect calls that made memory non-writable (the wrappers at the
+ * end): a snapshot older than the last one cannot say "writable". */
+static _Atomic uint64_t ro_changes;
 
 /* The last range this thread found.  A signal handler's lookup landing in
  * the middle of an update can leave it mixed: that costs a wrong non-fresh
@@ -187,9 +192,26 @@ static bool parse_maps(int fd, struct snap *s) {
   }
 }
 
+static int dl_count_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  *(uint64_t *)arg = info->dlpi_adds + info->dlpi_subs;
+  return 1;
+}
+
+/* Libraries loaded and unloaded so far (a new library's literals are a
+ * read-only mapping the snapshot does not have). */
+static uint64_t dl_count(void) {
+  uint64_t n = 0;
+  dl_iterate_phdr(dl_count_cb, &n);
+  return n;
+}
+
 /* Re-reads /proc/self/maps into the buffer readers are not on, then
- * publishes it.  Caller holds the lock.  false: nothing new published. */
-static bool reread(void) {
+ * publishes it.  Caller holds the lock, and counted the libraries before
+ * taking it (dl_iterate_phdr takes the loader's lock, which a thread in
+ * dlopen holds while its constructors call the wrappers: never nest them).
+ * false: nothing new published. */
+static bool reread(uint64_t dl) {
   if (!snaps && !(snaps = cg_os_alloc(2 * sizeof *snaps))) return false;
   uint64_t id = atomic_fetch_add(&reads_begun, 1) + 1;
   atomic_store_explicit(&last_read_ns, now_ns(), memory_order_relaxed);
@@ -200,6 +222,8 @@ static bool reread(void) {
   /* | 1: a fork child may find the count odd already */
   uint64_t q = atomic_load_explicit(&s->seq, memory_order_relaxed) | 1;
   atomic_store_explicit(&s->seq, q, memory_order_relaxed);
+  atomic_store_explicit(&s->ro_seen, atomic_load(&ro_changes), memory_order_relaxed);
+  atomic_store_explicit(&s->dl_seen, dl, memory_order_relaxed);
   bool ok = parse_maps(fd, s);
   syscall(SYS_close, fd);
   atomic_store_explicit(&s->seq, q + 1, memory_order_release);
@@ -215,9 +239,10 @@ static CG_COLD int prot_fresh(uintptr_t a) {
   if (tl_map.busy) return -1;
   uint64_t entry = atomic_load(&reads_begun);
   int saved = errno;
+  uint64_t dl = dl_count();
   tl_map.busy = 1;
   reread_lock(true);
-  int p = published_read > entry || reread() ? snap_find(a) : FIND_NONE;
+  int p = published_read > entry || reread(dl) ? snap_find(a) : FIND_NONE;
   reread_unlock();
   tl_map.busy = 0;
   errno = saved;
@@ -230,6 +255,9 @@ static CG_COLD int prot_fresh(uintptr_t a) {
  * that keeps passing unmapped addresses costs one re-read per 10 ms. */
 static CG_COLD int prot_after_miss(uintptr_t a) {
   if (tl_map.busy) return -1;
+  uint64_t g = atomic_load_explicit(&snap_gen, memory_order_acquire);
+  uint64_t dl = dl_count();
+  if (g && atomic_load(&snaps[g & 1].dl_seen) != dl) return prot_fresh(a);
   int64_t last = atomic_load_explicit(&last_read_ns, memory_order_relaxed);
   if (last && now_ns() - last < REREAD_GAP_NS) return -1;
   int saved = errno;
@@ -237,7 +265,7 @@ static CG_COLD int prot_after_miss(uintptr_t a) {
   tl_map.busy = 1;
   if (reread_lock(false)) {
     last = atomic_load_explicit(&last_read_ns, memory_order_relaxed);
-    if ((!last || now_ns() - last >= REREAD_GAP_NS) && reread()) p = snap_find(a);
+    if ((!last || now_ns() - last >= REREAD_GAP_NS) && reread(dl)) p = snap_find(a);
     reread_unlock();
   }
   tl_map.busy = 0;
@@ -247,7 +275,11 @@ static CG_COLD int prot_after_miss(uintptr_t a) {
 
 int cg_mem_prot(uintptr_t a, bool fresh) {
   if (cg_unlikely(fresh)) return prot_fresh(a);
-  uint64_t g = atomic_load_explicit(&snap_gen, memory_order_relaxed);
+  uint64_t g = atomic_load_explicit(&snap_gen, memory_order_acquire);
+  /* memory made read-only since the snapshot: only a new one may answer */
+  if (cg_unlikely(g && atomic_load_explicit(&snaps[g & 1].ro_seen, memory_order_relaxed) !=
+                           atomic_load_explicit(&ro_changes, memory_order_relaxed)))
+    return prot_fresh(a);
   if (cg_likely(g && tl_map.gen == g && a - tl_map.lo < tl_map.hi - tl_map.lo))
     return tl_map.prot;
   int p = snap_find(a);
@@ -702,3 +734,7 @@ CG_NOINLINE bool cg_stack_frame_limit(uintptr_t a, uintptr_t *ret_slot) {
   }
   return false;
 }
+
+/* ---- calls that take write permission away (mmap.c) -------------------- */
+
+void cg_maps_lost_write(void) { atomic_fetch_add(&ro_changes, 1); }

@@ -54,6 +54,62 @@ def check_site(where, site, problems, required):
         problems.append(f"{where} has no stack")
 
 
+ACCESS_KINDS = {"heap-overread", "heap-overflow", "use-after-free", "readonly-write",
+                "null-pointer", "stack-buffer-overflow"}
+
+
+def check_access(w, r, a, problems):
+    """The keys of a bad-access report and the expected values asked for."""
+    for k in ("function", "access", "access_size", "argument"):
+        if k not in r:
+            problems.append(f"{w}: missing key {k!r}")
+    if "access" in r and r["access"] not in ("read", "write"):
+        problems.append(f"{w}: access {r['access']!r} is neither 'read' nor 'write'")
+    asz = r.get("access_size")
+    if "access_size" in r and not (asz is None or (isinstance(asz, int) and not isinstance(asz, bool)
+                                                  and asz > 0)):
+        problems.append(f"{w}: access_size {asz!r} is neither null nor a positive integer")
+    arg = r.get("argument")
+    if "argument" in r and not (isinstance(arg, int) and not isinstance(arg, bool) and arg > 0):
+        problems.append(f"{w}: argument {arg!r} is not a positive integer")
+    if r.get("size") is not None:
+        # a block is involved: its start and the offset of the address in it
+        blk, off = r.get("block"), r.get("offset")
+        if not (isinstance(blk, str) and HEX.match(blk)):
+            problems.append(f"{w}: block {blk!r} is not a \"0x...\" string")
+        elif not (isinstance(off, int) and not isinstance(off, bool)):
+            problems.append(f"{w}: offset {off!r} is not an integer")
+        elif isinstance(r.get("address"), str) and HEX.match(r["address"]) and \
+                int(r["address"], 16) - int(blk, 16) != off:
+            problems.append(f"{w}: address - block != offset ({r['address']} - {blk} != {off})")
+    if a.kind == "stack-buffer-overflow" or a.return_slot:
+        slot = r.get("return_address_slot")
+        if not (isinstance(slot, str) and HEX.match(slot)):
+            problems.append(f"{w}: return_address_slot {slot!r} is not a \"0x...\" string")
+        elif isinstance(r.get("address"), str) and HEX.match(r["address"]) and \
+                int(slot, 16) <= int(r["address"], 16):
+            problems.append(f"{w}: return_address_slot {slot} is not above the address {r['address']}")
+    if a.function is not None and r.get("function") != a.function:
+        problems.append(f"{w}: function {r.get('function')!r}, expected {a.function!r}")
+    if a.action is not None and r.get("action") != a.action:
+        problems.append(f"{w}: action {r.get('action')!r}, expected {a.action!r}")
+    if a.access is not None and r.get("access") != a.access:
+        problems.append(f"{w}: access {r.get('access')!r}, expected {a.access!r}")
+    if a.access_size is not None:
+        want = None if a.access_size == "null" else int(a.access_size)
+        if "access_size" not in r or asz != want:
+            problems.append(f"{w}: access_size {asz!r}, expected {a.access_size}")
+    if a.argument is not None and arg != a.argument:
+        problems.append(f"{w}: argument {arg!r}, expected {a.argument}")
+    if a.klass is not None and r.get("class") != a.klass:
+        problems.append(f"{w}: class {r.get('class')!r}, expected {a.klass!r}")
+    if a.alloc_site:
+        if not isinstance(r.get("alloc_site"), dict):
+            problems.append(f"{w}: alloc_site {r.get('alloc_site')!r:.60} is not an object")
+        if r.get("free_site") is not None:
+            problems.append(f"{w}: free_site is not null for a live block")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
@@ -66,6 +122,17 @@ def main():
     ap.add_argument("--pid", type=int)
     ap.add_argument("--sites", action="store_true",
                     help="alloc_site and free_site must be objects (double-free)")
+    # bad accesses (string and memory calls)
+    ap.add_argument("--function", help="the checked call, e.g. strcpy, __strcpy_chk")
+    ap.add_argument("--action", help="abort, skipped, clamped or continued")
+    ap.add_argument("--access", choices=("read", "write"))
+    ap.add_argument("--access-size", dest="access_size",
+                    help="a number, or 'null' for a read up to a NUL")
+    ap.add_argument("--argument", type=int, help="1-based argument number")
+    ap.add_argument("--alloc-site", dest="alloc_site", action="store_true",
+                    help="alloc_site must be an object, free_site null (a live block)")
+    ap.add_argument("--return-slot", dest="return_slot", action="store_true",
+                    help="return_address_slot must be a \"0x...\" string above the address")
     a = ap.parse_args()
 
     problems = []
@@ -132,6 +199,8 @@ def main():
                 problems.append(f"{w}: class {c!r}, expected {a.klass!r}")
         if a.offset is not None and r.get("offset") != a.offset:
             problems.append(f"{w}: offset {r.get('offset')!r}, expected {a.offset}")
+        if a.kind in ACCESS_KINDS:
+            check_access(w, r, a, problems)
     for p in problems:
         print(p)
     return 1 if problems else 0

@@ -282,6 +282,18 @@ spawn heldthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/heldthreads.c" -o "$BIN/he
 spawn cxx g++ -O0 -g -fno-builtin -Wall -std=c++17 "$SRC/c/cxx.cpp" -o "$BIN/cxx"
 spawn gobugs sh -c "cd '$SRC/go/bugs' && go build -o '$BIN/gobugs' ."
 spawn gook sh -c "cd '$SRC/go/ok' && go build -o '$BIN/gook' ."
+spawn strbugs gcc "${CFLAGS[@]}" -pthread "$SRC/c/strbugs.c" "$SRC/c/helpers.c" -o "$BIN/strbugs"
+# the same cases built as a hardened distribution builds them: the compiler
+# emits __strcpy_chk, __memcpy_chk, __sprintf_chk ... (=3 also for sizes
+# only known at run time)
+for lvl in 2 3; do
+  spawn strfort$lvl gcc -O2 -g -D_FORTIFY_SOURCE=$lvl -pthread -Wall -Wno-free-nonheap-object \
+    -Wno-stringop-overflow -Wno-stringop-truncation -Wno-array-bounds -I"$SRC/c" \
+    "$SRC/c/strbugs.c" "$SRC/c/helpers.c" -o "$BIN/strfort$lvl"
+done
+# Go cannot pass -fno-builtin in #cgo lines: without it gcc may inline or
+# fold the libc calls of the preamble
+spawn gostrbugs sh -c "cd '$SRC/go/strbugs' && CGO_CFLAGS='-O0 -g -fno-builtin' go build -o '$BIN/gostrbugs' ."
 for i in "${!bpids[@]}"; do
   wait "${bpids[i]}"
   brc=$?
@@ -660,6 +672,395 @@ if begin go/malloc-realloc-calloc/same-as-plain; then
   [ "$RC" -ne 0 ] && bad "exit status $RC"
   grep -q '^calloc sum 0$' "$O" || bad "calloc memory not zeroed"
   grep -q '^done$' "$O" || bad "no 'done' line"
+  finish
+fi
+
+# ----------------------------------------------- string and memory checks
+
+# check_header FILE KIND ACCESS FUNC: the first report's header names KIND,
+# a READ or WRITE (ACCESS R or W) and the checked call FUNC (a regex).
+check_header() {
+  local f=$1 kind=$2 acc=$3 func=$4 h
+  [ "$acc" = R ] && acc=READ || acc=WRITE
+  h=$(grep -m1 'ERROR: cgoguard:' "$f")
+  [ -z "$h" ] && return 0
+  grep -q -E "^==[0-9]+==ERROR: cgoguard: $kind on address 0x[0-9a-fA-F]+ \($acc( of [0-9]+ bytes?| up to a NUL| through a NULL argument)\) in $func by thread T[0-9]+\$" <<<"$h" ||
+    bad "header is not '... $kind on address 0x... ($acc ...) in $func by thread T...': $(cut -c1-160 <<<"$h")"
+}
+
+# check_own_checks: a neutralized case's own checks ("ok: ..." lines on
+# stdout) all passed and there was at least one.
+check_own_checks() {
+  local w
+  w=$(grep -c '^WRONG' "$O")
+  [ "$w" -ne 0 ] && bad "$w check(s) WRONG after the neutralized call: $(grep '^WRONG' "$O" | cut -c8- | paste -sd';' | cut -c1-240)"
+  grep -q '^ok: ' "$O" || bad "no 'ok: ...' check after the neutralized call"
+}
+
+# str_bug NAME LANG KIND ACCESS FUNC CMD...: a program that makes one bad
+# call: in abort mode one report and the death; in neutralize mode one
+# report, 'survived' and the program's own checks of what the call did.
+str_bug() {
+  local name=$1 lang=$2 kind=$3 acc=$4 func=$5
+  shift 5
+  local mode
+  for mode in abort neutralize; do
+    if begin "$name/$mode"; then
+      xrun "mode=$mode" "$@"
+      check_text_reports "$E" "$kind" 1
+      check_header "$E" "$kind" "$acc" "$func"
+      check_module "$E" "$(basename "$1")"
+      [ "$kind" = use-after-free ] && check_sites "$E"
+      check_outcome "$mode" "$lang"
+      [ "$mode" = neutralize ] && check_own_checks
+      finish
+    fi
+  done
+}
+
+# One line per case of c/strbugs.c: case, kind, R/W, the checked call.
+STR_CASES=(
+  # seeds: no terminator, one byte short, strncpy then strlen, a literal, NULL
+  strlen-unterminated heap-overread R strlen
+  strcat-prefix-tmp heap-overflow W strcat
+  strncpy-then-strlen heap-overread R strlen
+  strcpy-literal readonly-write W strcpy
+  strlen-null null-pointer R strlen
+  strlen-interior heap-overread R strlen
+  strlen-freed use-after-free R strlen
+  strnlen-unterminated heap-overread R strnlen
+  strnlen-freed use-after-free R strnlen
+  strnlen-null null-pointer R strnlen
+  strcpy-overflow heap-overflow W strcpy
+  strcpy-unterminated-src heap-overread R strcpy
+  strcpy-freed-dest use-after-free W strcpy
+  strcpy-freed-src use-after-free R strcpy
+  strcpy-null-dest null-pointer W strcpy
+  strcpy-null-src null-pointer R strcpy
+  strcpy-stack stack-buffer-overflow W strcpy
+  stpcpy-overflow heap-overflow W stpcpy
+  stpcpy-unterminated-src heap-overread R stpcpy
+  stpcpy-null-src null-pointer R stpcpy
+  strncpy-overflow heap-overflow W strncpy
+  strncpy-overflow-long heap-overflow W strncpy
+  strncpy-unterminated-src heap-overread R strncpy
+  strncpy-freed-dest use-after-free W strncpy
+  strncpy-literal readonly-write W strncpy
+  strncpy-null null-pointer W strncpy
+  stpncpy-overflow heap-overflow W stpncpy
+  stpncpy-overflow-short heap-overflow W stpncpy
+  stpncpy-unterminated-src heap-overread R stpncpy
+  strcat-unterminated-dest heap-overread R strcat
+  strcat-unterminated-src heap-overread R strcat
+  strcat-freed-dest use-after-free R strcat
+  strcat-null null-pointer R strcat
+  strcat-literal readonly-write W strcat
+  strcat-stack stack-buffer-overflow W strcat
+  strncat-overflow heap-overflow W strncat
+  strncat-unterminated-src heap-overread R strncat
+  memcpy-overflow heap-overflow W memcpy
+  memcpy-overread heap-overread R memcpy
+  memcpy-interior-overflow heap-overflow W memcpy
+  memcpy-freed-dest use-after-free W memcpy
+  memcpy-freed-src use-after-free R memcpy
+  memcpy-null null-pointer W memcpy
+  memcpy-null-src null-pointer R memcpy
+  memcpy-literal readonly-write W memcpy
+  memcpy-stack stack-buffer-overflow W memcpy
+  memmove-overflow heap-overflow W memmove
+  memmove-overread heap-overread R memmove
+  memmove-null null-pointer R memmove
+  memmove-freed-dest use-after-free W memmove
+  mempcpy-overflow heap-overflow W mempcpy
+  mempcpy-overread heap-overread R mempcpy
+  mempcpy-null null-pointer W mempcpy
+  memset-overflow heap-overflow W memset
+  memset-interior-overflow heap-overflow W memset
+  memset-freed use-after-free W memset
+  memset-null null-pointer W memset
+  memset-literal readonly-write W memset
+  memset-readonly-map readonly-write W memset
+  memset-new-readonly-map readonly-write W memset
+  memset-mprotected readonly-write W memset
+  memcmp-overread heap-overread R memcmp
+  memcmp-overread-b heap-overread R memcmp
+  memcmp-null null-pointer R memcmp
+  memcmp-freed use-after-free R memcmp
+  strcmp-overread heap-overread R strcmp
+  strcmp-overread-b heap-overread R strcmp
+  strcmp-null null-pointer R strcmp
+  strcmp-freed use-after-free R strcmp
+  strncmp-overread heap-overread R strncmp
+  strncmp-null null-pointer R strncmp
+  strncmp-freed use-after-free R strncmp
+  strchr-overread heap-overread R strchr
+  strchr-nul-overread heap-overread R strchr
+  strchr-null null-pointer R strchr
+  strchr-freed use-after-free R strchr
+  strrchr-overread heap-overread R strrchr
+  strrchr-null null-pointer R strrchr
+  strstr-overread heap-overread R strstr
+  strstr-overread-needle heap-overread R strstr
+  strstr-null null-pointer R strstr
+  strstr-freed use-after-free R strstr
+  strdup-overread heap-overread R strdup
+  strdup-freed use-after-free R strdup
+  strdup-null null-pointer R strdup
+  strndup-overread heap-overread R strndup
+  strndup-null null-pointer R strndup
+  puts-overread heap-overread R puts
+  puts-null null-pointer R puts
+  puts-freed use-after-free R puts
+  fputs-overread heap-overread R fputs
+  fputs-null null-pointer R fputs
+  printf-overread heap-overread R printf
+  printf-precision-overread heap-overread R printf
+  printf-second-arg heap-overread R printf
+  printf-freed use-after-free R printf
+  printf-format-unterminated heap-overread R printf
+  printf-null-format null-pointer R printf
+  fprintf-overread heap-overread R fprintf
+  dprintf-overread heap-overread R dprintf
+  vprintf-overread heap-overread R vprintf
+  vfprintf-overread heap-overread R vfprintf
+  vdprintf-overread heap-overread R vdprintf
+  asprintf-overread heap-overread R asprintf
+  vasprintf-overread heap-overread R vasprintf
+  sprintf-overflow heap-overflow W sprintf
+  sprintf-overread heap-overread R sprintf
+  sprintf-null null-pointer W sprintf
+  sprintf-freed use-after-free W sprintf
+  sprintf-literal readonly-write W sprintf
+  sprintf-stack stack-buffer-overflow W sprintf
+  snprintf-overflow heap-overflow W snprintf
+  snprintf-null null-pointer W snprintf
+  snprintf-freed use-after-free W snprintf
+  vsprintf-overflow heap-overflow W vsprintf
+  vsnprintf-overflow heap-overflow W vsnprintf
+  # the buffer's frame is the caller's; a thread's stack
+  strcpy-stack-callee stack-buffer-overflow W strcpy
+  strcpy-stack-thread stack-buffer-overflow W strcpy
+  # blocks of other sizes and origins
+  memset-large-overflow heap-overflow W memset
+  memcpy-large-interior-overflow heap-overflow W memcpy
+  strcat-strdup-overflow heap-overflow W strcat
+  memset-aligned-overflow heap-overflow W memset
+  memset-calloc-overflow heap-overflow W memset
+  realloc-shrink-overflow heap-overflow W memset
+  # the _FORTIFY_SOURCE entry points, called directly with an object size
+  # larger than the block (glibc's own check passes)
+  chk-memcpy heap-overflow W __memcpy_chk
+  chk-memmove heap-overflow W __memmove_chk
+  chk-mempcpy heap-overflow W __mempcpy_chk
+  chk-memset heap-overflow W __memset_chk
+  chk-strcpy heap-overflow W __strcpy_chk
+  chk-stpcpy heap-overflow W __stpcpy_chk
+  chk-strncpy heap-overflow W __strncpy_chk
+  chk-stpncpy heap-overflow W __stpncpy_chk
+  chk-strcat heap-overflow W __strcat_chk
+  chk-strncat heap-overflow W __strncat_chk
+  chk-sprintf heap-overflow W __sprintf_chk
+  chk-snprintf heap-overflow W __snprintf_chk
+  chk-vsprintf heap-overflow W __vsprintf_chk
+  chk-vsnprintf heap-overflow W __vsnprintf_chk
+  chk-printf heap-overread R __printf_chk
+  chk-fprintf heap-overread R __fprintf_chk
+  chk-vprintf heap-overread R __vprintf_chk
+  chk-vfprintf heap-overread R __vfprintf_chk
+  chk-dprintf heap-overread R __dprintf_chk
+  chk-asprintf heap-overread R __asprintf_chk
+)
+for ((i = 0; i < ${#STR_CASES[@]}; i += 4)); do
+  str_bug "str/${STR_CASES[i]}" c "${STR_CASES[i+1]}" "${STR_CASES[i+2]}" "${STR_CASES[i+3]}" \
+    "$BIN/strbugs" "${STR_CASES[i]}"
+done
+
+# Built with -O2 -D_FORTIFY_SOURCE=N: the compiler's own _chk calls.  With
+# =2 a destination whose size is known only at run time gets no _chk call
+# for strcpy/memcpy (the compiler calls the plain function), but sprintf
+# still becomes __sprintf_chk; a compile-time size (fort-const-*) gets
+# __strcpy_chk and __memcpy_chk, whose object size glibc checks after us.
+STR_FORT_CASES=(
+  2 fort-strcpy heap-overflow W '(__)?strcpy(_chk)?'
+  2 fort-memcpy heap-overflow W '(__)?memcpy(_chk)?'
+  2 fort-sprintf heap-overflow W __sprintf_chk
+  2 fort-const-strcpy heap-overflow W __strcpy_chk
+  2 fort-const-memcpy heap-overflow W __memcpy_chk
+  2 fort-const-sprintf heap-overflow W __sprintf_chk
+  2 fort-printf heap-overread R __printf_chk
+  3 fort-strcpy heap-overflow W __strcpy_chk
+  3 fort-memcpy heap-overflow W __memcpy_chk
+  3 fort-sprintf heap-overflow W __sprintf_chk
+)
+for ((i = 0; i < ${#STR_FORT_CASES[@]}; i += 5)); do
+  lvl=${STR_FORT_CASES[i]}
+  str_bug "str/fortify$lvl/${STR_FORT_CASES[i+1]#fort-}" c "${STR_FORT_CASES[i+2]}" \
+    "${STR_FORT_CASES[i+3]}" "${STR_FORT_CASES[i+4]}" "$BIN/strfort$lvl" "${STR_FORT_CASES[i+1]}"
+done
+for lvl in 2 3; do
+  if begin "str/fortify$lvl/ok/same-as-plain"; then
+    same_as_plain "$BIN/strfort$lvl" fort-ok
+    [ "$RC" -ne 0 ] && bad "exit status $RC"
+    grep -q '^fortified build!' "$O" || bad "no 'fortified build!' line"
+    finish
+  fi
+done
+
+# mode=abort stops the call before it writes past the block: a SIGABRT
+# handler looks at the canary bytes right after it
+for c in strcpy-overflow stpcpy-overflow strncpy-overflow strcat-prefix-tmp strncat-overflow \
+  memcpy-overflow memmove-overflow memset-overflow sprintf-overflow snprintf-overflow \
+  vsnprintf-overflow chk-strcpy chk-memcpy chk-sprintf; do
+  if begin "str/$c/abort-before-write"; then
+    xrun "mode=abort" "$BIN/strbugs" "$c" catch-abort
+    check_text_reports "$E" heap-overflow 1
+    check_outcome abort c
+    grep -q '^at abort: canary intact$' "$O" ||
+      bad "at the abort the bytes after the block were not intact: $(grep '^at abort' "$O")"
+    finish
+  fi
+done
+
+# the reports' details, in JSON: str_json NAME CASE CHECKJSON-ARGS...
+str_json() {
+  local name=$1 which=$2 prog=$BIN/strbugs lang=c
+  shift 2
+  case $name in go/*) prog=$BIN/gostrbugs lang=go ;; esac
+  if begin "$name/json"; then
+    xrun "mode=neutralize:log_format=json" "$prog" "$which"
+    check_json "$E" --count 1 --mode neutralize "$@"
+    check_outcome neutralize "$lang"
+    finish
+  fi
+}
+str_json str/strlen-unterminated strlen-unterminated --kind heap-overread --function strlen \
+  --access read --access-size null --argument 1 --size 13 --offset 0 --action clamped --alloc-site
+str_json str/strlen-interior strlen-interior --kind heap-overread --function strlen \
+  --access read --access-size null --argument 1 --size 13 --offset 5 --alloc-site
+str_json str/strcat-prefix-tmp strcat-prefix-tmp --kind heap-overflow --function strcat \
+  --access write --access-size 5 --argument 1 --size 9 --offset 5 --action clamped --alloc-site
+str_json str/strcpy-overflow strcpy-overflow --kind heap-overflow --function strcpy \
+  --access write --access-size 21 --argument 1 --size 13 --offset 0 --alloc-site
+str_json str/memcpy-overread memcpy-overread --kind heap-overread --function memcpy \
+  --access read --access-size 20 --argument 2 --size 10 --offset 0
+str_json str/memcpy-interior-overflow memcpy-interior-overflow --kind heap-overflow \
+  --function memcpy --access write --access-size 12 --argument 1 --size 29 --offset 20
+str_json str/memcpy-large-interior-overflow memcpy-large-interior-overflow --kind heap-overflow \
+  --function memcpy --access-size 20 --size 100000 --offset 99990 --alloc-site
+str_json str/realloc-shrink-overflow realloc-shrink-overflow --kind heap-overflow --function memset \
+  --access-size 30 --size 20 --offset 0
+str_json str/strlen-freed strlen-freed --kind use-after-free --function strlen --access read \
+  --argument 1 --size 24 --offset 0 --sites
+str_json str/memset-freed memset-freed --kind use-after-free --function memset --access write \
+  --access-size 32 --argument 1 --size 32 --action skipped --sites
+str_json str/strcpy-literal strcpy-literal --kind readonly-write --function strcpy --access write \
+  --access-size 3 --argument 1 --class readonly --action skipped
+str_json str/strlen-null strlen-null --kind null-pointer --function strlen --argument 1
+str_json str/strcpy-null-src strcpy-null-src --kind null-pointer --function strcpy --argument 2
+str_json str/strcpy-stack strcpy-stack --kind stack-buffer-overflow --function strcpy \
+  --access write --access-size 41 --argument 1 --return-slot --action skipped
+str_json str/strstr-overread-needle strstr-overread-needle --kind heap-overread --function strstr \
+  --argument 2 --size 3
+str_json str/printf-second-arg printf-second-arg --kind heap-overread --function printf \
+  --access read --argument 4 --size 8
+str_json str/printf-format-unterminated printf-format-unterminated --kind heap-overread \
+  --function printf --argument 1 --size 8
+str_json str/fprintf-overread fprintf-overread --kind heap-overread --function fprintf --argument 3
+str_json str/chk-sprintf chk-sprintf --kind heap-overflow --function __sprintf_chk --access write \
+  --argument 1 --size 13
+str_json str/chk-fprintf chk-fprintf --kind heap-overread --function __fprintf_chk --argument 4
+
+if begin str/strcat-prefix-tmp/description; then
+  xrun "mode=neutralize" "$BIN/strbugs" strcat-prefix-tmp
+  grep -q -E '^0x[0-9a-f]+ is 5 bytes inside a live 9-byte block at 0x[0-9a-f]+; the call would write 5 bytes, 1 byte past its end$' "$E" ||
+    bad "no line '0x... is 5 bytes inside a live 9-byte block at 0x...; the call would write 5 bytes, 1 byte past its end'"
+  finish
+fi
+
+# with quarantine_mb=0 a freed address comes back at once with another
+# size: judged by the new block's size (50), not the old one's (64)
+for mode in abort neutralize; do
+  if begin "str/reuse-overflow/$mode"; then
+    xrun "mode=$mode:quarantine_mb=0" "$BIN/strbugs" reuse-overflow
+    check_text_reports "$E" heap-overflow 1
+    check_header "$E" heap-overflow W memset
+    check_outcome "$mode" c
+    [ "$mode" = neutralize ] && check_own_checks
+    finish
+  fi
+done
+if begin str/reuse-overflow/json; then
+  xrun "mode=neutralize:quarantine_mb=0:log_format=json" "$BIN/strbugs" reuse-overflow
+  check_json "$E" --count 1 --kind heap-overflow --mode neutralize --function memset \
+    --access-size 60 --size 50 --offset 0
+  check_outcome neutralize c
+  grep -q '^same address: yes$' "$O" || bad "(the address did not come back: the test proves less)"
+  finish
+fi
+
+# correct programs: no report, the same output as without the shim
+if begin str/ok/same-as-plain; then
+  same_as_plain "$BIN/strbugs" ok
+  [ "$RC" -ne 0 ] && bad "exit status $RC"
+  grep -q '^sum ' "$O" || bad "the program did not run to its end (no 'sum' line)"
+  finish
+fi
+if begin str/edge-quiet; then
+  xrun - "$BIN/strbugs" edge-quiet
+  n=$(nreports "$E")
+  [ "$n" -ne 0 ] && bad "$n report(s) for calls that stay inside their blocks"
+  [ "$RC" -ne 0 ] && bad "exit status $RC"
+  check_own_checks
+  finish
+fi
+for q in 64 0; do
+  if begin "str/threads-ok/quarantine-$q"; then
+    xrun "quarantine_mb=$q" "$BIN/strbugs" threads-ok
+    n=$(nreports "$E")
+    [ "$n" -ne 0 ] && bad "$n report(s) for correct calls in threads"
+    [ "$RC" -ne 0 ] && bad "exit status $RC"
+    check_own_checks
+    finish
+  fi
+done
+if begin str/dlerror-then-stdio/same-as-plain; then
+  same_as_plain "$BIN/strbugs" dlerror-stdio
+  grep -q 'cgoguard-itest3.so' "$O" || bad "dlerror's message not printed"
+  finish
+fi
+
+# cgo: the seeds and one case per kind
+STR_GO_CASES=(
+  strlen-unterminated heap-overread R strlen
+  strcat-prefix-tmp heap-overflow W strcat
+  strncpy-then-strlen heap-overread R strlen
+  strcpy-literal readonly-write W strcpy
+  strlen-null null-pointer R strlen
+  go-literal readonly-write W strcpy
+  strlen-interior heap-overread R strlen
+  strlen-freed use-after-free R strlen
+  strcpy-stack stack-buffer-overflow W strcpy
+  memcpy-overflow heap-overflow W memcpy
+  memset-overflow heap-overflow W memset
+  sprintf-overflow heap-overflow W sprintf
+  printf-overread heap-overread R printf
+  puts-freed use-after-free R puts
+  strcmp-overread heap-overread R strcmp
+  strdup-null null-pointer R strdup
+)
+for ((i = 0; i < ${#STR_GO_CASES[@]}; i += 4)); do
+  str_bug "go/str/${STR_GO_CASES[i]}" go "${STR_GO_CASES[i+1]}" "${STR_GO_CASES[i+2]}" \
+    "${STR_GO_CASES[i+3]}" "$BIN/gostrbugs" "${STR_GO_CASES[i]}"
+done
+str_json go/str/strlen-unterminated strlen-unterminated --kind heap-overread --function strlen \
+  --access read --access-size null --argument 1 --size 13 --offset 0 --alloc-site
+str_json go/str/strcat-prefix-tmp strcat-prefix-tmp --kind heap-overflow --function strcat \
+  --access write --access-size 5 --argument 1 --size 9 --offset 5 --alloc-site
+str_json go/str/strlen-freed strlen-freed --kind use-after-free --function strlen --size 23 --sites
+if begin go/str/ok/same-as-plain; then
+  same_as_plain "$BIN/gostrbugs" ok
+  [ "$RC" -ne 0 ] && bad "exit status $RC"
+  grep -q '^total ' "$O" || bad "the program did not run to its end (no 'total' line)"
   finish
 fi
 

@@ -55,6 +55,20 @@ static void test_mprotect_seen_by_fresh_lookup(void) {
   CHECK(cg_mem_prot(a, true) == -1);
 }
 
+/* After cg_maps_lost_write (what the mmap/mprotect wrappers call), a
+ * plain lookup no longer trusts the snapshot that said "writable". */
+static void test_lost_write_makes_snapshot_stale(void) {
+  char *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(m != MAP_FAILED);
+  if (m == MAP_FAILED) return;
+  CHECK(cg_mem_prot((uintptr_t)m, true) == (PROT_READ | PROT_WRITE));
+  CHECK(cg_mem_prot((uintptr_t)m, false) == (PROT_READ | PROT_WRITE));
+  CHECK(mprotect(m, 4096, PROT_READ) == 0);
+  cg_maps_lost_write();
+  CHECK(cg_mem_prot((uintptr_t)m + 100, false) == PROT_READ);
+  munmap(m, 4096);
+}
+
 static void test_unmapped_is_minus_one(void) {
   CHECK(cg_mem_prot(0x1000, true) == -1); /* below mmap_min_addr */
   CHECK(cg_mem_prot(0x1000, false) == -1);
@@ -478,6 +492,7 @@ int main(void) {
   RUN(test_literal_is_readonly);
   RUN(test_global_is_writable);
   RUN(test_mprotect_seen_by_fresh_lookup);
+  RUN(test_lost_write_makes_snapshot_stale);
   RUN(test_unmapped_is_minus_one);
   RUN(test_new_mapping_found_after_miss);
   RUN(test_misses_are_rate_limited);
