@@ -65,7 +65,7 @@ static void copy_name(char *dst, size_t cap, const char *src) {
   dst[n] = 0;
 }
 
-static bool has_go_note(struct dl_phdr_info *info) {
+bool cg_phdr_is_go(struct dl_phdr_info *info) {
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     if (ph->p_type != PT_NOTE) continue;
@@ -94,7 +94,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   struct module_hit *m = arg;
   if (m->first) {
     m->first = false;
-    m->main_is_go = has_go_note(info);
+    m->main_is_go = cg_phdr_is_go(info);
   }
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];

@@ -258,6 +258,9 @@ struct cg_ptr_info {
 };
 void cg_classify(uintptr_t p, struct cg_ptr_info *info);
 const char *cg_ptr_class_name(int cls);
+struct dl_phdr_info;
+/* A module built by Go (a PT_NOTE named "Go"). */
+bool cg_phdr_is_go(struct dl_phdr_info *info);
 /* Finds the block whose [start, start+size) contains p (report time). */
 bool cg_find_containing_block(uintptr_t p, uintptr_t *start, uint64_t *meta);
 

@@ -6,6 +6,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <libunwind.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -50,14 +51,89 @@ static bool in_shim(uintptr_t pc) {
   return dladdr((void *)pc, &di) && (uintptr_t)di.dli_fbase == base;
 }
 
+/* ---- Go frames past the cgo boundary ------------------------------------ */
+
+/* The main program's code, when it is a Go binary (its PT_NOTE "Go"). */
+static uintptr_t go_text_lo, go_text_hi;
+static int go_known; /* 0 not looked, 1 looked */
+
+static int find_go_text(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size, (void)arg;
+  if (cg_phdr_is_go(info))
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+      const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+      if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+        go_text_lo = info->dlpi_addr + ph->p_vaddr;
+        go_text_hi = go_text_lo + ph->p_memsz;
+      }
+    }
+  return 1; /* the first entry is the main program */
+}
+
+static bool in_go_text(uintptr_t pc) {
+  if (!go_known) {
+    dl_iterate_phdr(find_go_text, NULL);
+    go_known = 1;
+  }
+  return pc - go_text_lo < go_text_hi - go_text_lo;
+}
+
+/* A word of a goroutine stack, if mapped readable. */
+static bool read_word(uintptr_t a, uintptr_t *v) {
+  if (a & 7 || a < 4096) return false;
+  int prot = cg_mem_prot(a, false);
+  if (prot < 0 || !(prot & PROT_READ)) prot = cg_mem_prot(a, true);
+  if (prot < 0 || !(prot & PROT_READ)) return false;
+  *v = *(const uintptr_t *)a;
+  return true;
+}
+
+/* Names a pc with libunwind (which reads the binary's symbol table, where
+ * Go's functions are): a fresh cursor moved to that pc.  The IP written by
+ * unw_set_reg lands in our own context copy, nowhere else. */
+static void name_pc(uintptr_t pc, struct cg_frame *f) {
+  unw_context_t ctx;
+  unw_cursor_t cur;
+  unw_word_t off;
+  cg_describe_pc(pc, f);
+  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0 ||
+      unw_set_reg(&cur, UNW_REG_IP, pc) != 0)
+    return;
+  char name[sizeof f->function];
+  if (unw_get_proc_name(&cur, name, sizeof name, &off) == 0) {
+    cg_copy(f->function, name, sizeof name);
+    f->offset = off;
+  }
+}
+
+/* libunwind stops where C was entered from Go (runtime.asmcgocall, which
+ * has no CFI).  Go on amd64 keeps frame pointers, and asmcgocall leaves RBP
+ * alone: the RBP libunwind recovered for that frame is runtime.cgocall's
+ * frame pointer on the goroutine's stack.  Walk that chain: [bp+8] is a
+ * return address into the caller, [bp] the caller's frame pointer.  Only
+ * the frame-pointer convention of the Go ABI is relied on, no runtime
+ * structure offsets.  Every word is checked readable first, the chain must
+ * go up the stack, and the walk stops at the first pc outside Go code. */
+static int go_frames(uintptr_t bp, struct cg_frame *frames, int n, int max) {
+  for (int steps = 0; n < max && steps < 1024; steps++) {
+    uintptr_t pc, next;
+    if (!read_word(bp + 8, &pc) || !read_word(bp, &next) || !in_go_text(pc)) break;
+    name_pc(pc, &frames[n++]);
+    if (next <= bp || next - bp > (64u << 20)) break;
+    bp = next;
+  }
+  return n;
+}
+
 int cg_unwind(struct cg_frame *frames, int max) {
   unw_context_t ctx;
   unw_cursor_t cur;
   int n = 0;
   if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
   bool skipping = true; /* drop the shim's own frames at the top */
+  unw_word_t ip = 0, bp = 0;
   do {
-    unw_word_t ip, off;
+    unw_word_t off;
     if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
     if (skipping && in_shim(ip)) continue;
     skipping = false;
@@ -68,6 +144,8 @@ int cg_unwind(struct cg_frame *frames, int max) {
     else if (!f->function[0])
       f->offset = 0;
     n++;
+    if (unw_get_reg(&cur, UNW_X86_64_RBP, &bp) != 0) bp = 0;
   } while (n < max && unw_step(&cur) > 0);
+  if (n && n < max && bp && in_go_text(ip)) n = go_frames(bp, frames, n, max);
   return n;
 }

@@ -644,6 +644,48 @@ bug_tests go/free-go-pointer go invalid-free go "$BIN/gobugs" go-pointer
 bug_tests go/free-c-literal go invalid-free readonly "$BIN/gobugs" literal
 bug_tests go/double-free-after-reuse go double-free - "$BIN/gobugs" reuse
 
+# go_callers FILE FUNC...: the first report's stack names FUNC... in order.
+go_callers() {
+  local f=$1 h s body prev=0 fn ln
+  shift
+  h=$(lineof "$f" 'ERROR: cgoguard:')
+  s=$(lineof "$f" '^(block|SUMMARY)')
+  body=$(sed -n "${h},${s}p" "$f" | grep -E '^    #[0-9]+ ')
+  for fn in "$@"; do
+    ln=$(grep -n -m1 -E " in ${fn}(\.abi0)?\+0x" <<<"$body" | cut -d: -f1)
+    if [ -z "$ln" ]; then
+      bad "the stack does not name $fn"
+    elif [ "$ln" -le "$prev" ]; then
+      bad "$fn is not below the frames named before it"
+    else
+      prev=$ln
+    fi
+  done
+}
+
+for c in nested-double goroutine-double; do
+  bug_tests go/$c go double-free - "$BIN/gobugs" $c
+  if begin go/$c/go-frames; then
+    xrun "mode=neutralize" "$BIN/gobugs" $c
+    go_callers "$E" 'main\._Cfunc_free' 'main\.innerRelease' 'main\.outerRelease' 'main\.nestedDouble'
+    [ $c = nested-double ] && go_callers "$E" 'main\.nestedDouble' 'main\.main' 'runtime\.main'
+    [ $c = goroutine-double ] && go_callers "$E" 'main\.nestedDouble' 'main\.goroutineDouble\.func1'
+    finish
+  fi
+  if begin go/$c/go-frames-json; then
+    xrun "mode=neutralize:log_format=json" "$BIN/gobugs" $c
+    python3 - "$E" <<'PY' || bad "JSON stack lacks the Go callers in order"
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+names = [f["function"] or "" for f in r["stack"]]
+want = ["main.innerRelease", "main.outerRelease", "main.nestedDouble"]
+pos = [names.index(w) for w in want]
+sys.exit(0 if pos == sorted(pos) else 1)
+PY
+    finish
+  fi
+done
+
 if begin go/cstring-double-free/abort-gotraceback-crash; then
   RUNID=$((RUNID + 1))
   O=$OUT/run/$RUNID.out

@@ -53,15 +53,42 @@ func reuse() {
 	C.free(unsafe.Pointer(s))
 }
 
+// The double free happens two Go calls below the case: the report's stack
+// must name innerRelease, then outerRelease, then main.main.
+//
+//go:noinline
+func innerRelease(p *C.char) { C.free(unsafe.Pointer(p)) }
+
+//go:noinline
+func outerRelease(p *C.char) { innerRelease(p) }
+
+func nestedDouble() {
+	s := C.CString("freed twice, two calls deep")
+	outerRelease(s)
+	outerRelease(s)
+}
+
+// The same on another goroutine (another thread's g0 stack).
+func goroutineDouble() {
+	done := make(chan bool)
+	go func() {
+		nestedDouble()
+		done <- true
+	}()
+	<-done
+}
+
 func main() {
 	cases := map[string]func(){
+		"nested-double":    nestedDouble,
+		"goroutine-double": goroutineDouble,
 		"cstring-double": cstringDouble,
 		"go-pointer":     goPointer,
 		"literal":        literal,
 		"reuse":          reuse,
 	}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse")
+		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double")
 		os.Exit(64)
 	}
 	fmt.Println("start")
