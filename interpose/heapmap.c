@@ -74,6 +74,8 @@ void heapmap_add(uintptr_t p, uint64_t size) {
   atomic_max(&heap_hi, p);
 }
 
+bool heapmap_ready(void) { return atomic_load(&state) > 0 || map_levels(); }
+
 void heapmap_remove(uintptr_t p) {
   if (atomic_load_explicit(&state, memory_order_relaxed) <= 0) return;
   uint64_t i = p >> GRAIN_SHIFT;

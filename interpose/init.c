@@ -73,3 +73,7 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   cg_tls.depth--;
 }
+
+/* A C program's exit (Go leaves through exit_group and runs no
+ * destructors). */
+__attribute__((destructor(101))) static void cg_destructor(void) { cg_report_repeats(); }

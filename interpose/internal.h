@@ -57,6 +57,7 @@ struct cg_options {
   int stack_depth;
   long max_reports;       /* <0: unlimited */
   int verbosity;
+  int dedup;              /* neutralize: report a signature once, then count */
 };
 extern struct cg_options cg_opt;
 
@@ -170,6 +171,8 @@ struct cg_block {
 };
 void heapmap_add(uintptr_t p, uint64_t size);
 void heapmap_remove(uintptr_t p);
+/* false: the bitmap's reservation was refused; only block starts are found. */
+bool heapmap_ready(void);
 /* The tracked block whose extent holds a: inside its requested size, or in
  * the slack of its jemalloc size class (then a - start >= size).  Lock-free;
  * no table scan. */
@@ -273,8 +276,12 @@ struct cg_frame {
   const char *module;   /* points into a static module table */
   uintptr_t module_offset;
 };
-/* Captures the current stack, skipping the shim's own frames. */
-int cg_unwind(struct cg_frame *frames, int max);
+/* Captures the current stack as return addresses, skipping the shim's own
+ * frames: libunwind through the C frames, then the goroutine's
+ * frame-pointer chain where C was entered from Go. */
+int cg_unwind_pcs(uintptr_t *pcs, int max);
+/* Function (from symbol tables, Go's included) and module of a pc. */
+void cg_describe_frame(uintptr_t pc, struct cg_frame *f);
 /* Fills function/module for a bare pc (stored sites). */
 void cg_describe_pc(uintptr_t pc, struct cg_frame *f);
 /* A module path for dladdr/dl_iterate_phdr names ("" is the main program). */
@@ -347,6 +354,7 @@ struct cg_report {
   uint64_t access_size;   /* bytes the call would touch; 0: up to a NUL */
   int arg;                /* which argument (1-based) */
   uintptr_t limit;        /* stack-buffer-overflow: the return address slot */
+  uint64_t signature;     /* set by cg_report: kind + top frames, module-relative */
   const char *detail;     /* optional extra sentence */
 };
 
@@ -358,5 +366,7 @@ void cg_log_open(void);
 void cg_log_line(const char *s, size_t n); /* one preformatted line */
 extern _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
 void cg_report_atfork_child(void);
+/* At exit: how often each signature reported once was seen. */
+void cg_report_repeats(void);
 
 #endif

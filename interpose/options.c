@@ -9,7 +9,7 @@
   {                                                                                     \
     .mode = CG_MODE_ABORT, .log_format = CG_FORMAT_TEXT, .log_path = "stderr",          \
     .quarantine_bytes = 64ull << 20, .stack_depth = 32, .max_reports = -1,              \
-    .verbosity = 0,                                                                     \
+    .verbosity = 0, .dedup = 1,                                                         \
   }
 
 /* Valid before the constructor runs: entry points read it from the start. */
@@ -83,6 +83,9 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
     if (!parse_long(val, vlen, -1, 1000000000L, &x))
       return "accepted: -1 (unlimited) or an integer from 0 to 1000000000";
     o->max_reports = x;
+  } else if (is(key, klen, "dedup")) {
+    if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
+    o->dedup = (int)x;
   } else if (is(key, klen, "verbosity")) {
     if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
     o->verbosity = (int)x;
@@ -114,7 +117,7 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
     if (!known) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
-          "stack_depth, max_reports, verbosity; ignored");
+          "stack_depth, max_reports, dedup, verbosity; ignored");
       errors++;
     } else if (accepted) {
       char msg[160] = "': ";

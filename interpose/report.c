@@ -197,8 +197,105 @@ static void json_frames(struct out *o, const struct cg_frame *f, int n) {
 static int site_frames(uint32_t id, struct cg_frame *f, int max) {
   uintptr_t pcs[256];
   int n = depot_get(id, pcs, max < 256 ? max : 256);
-  for (int i = 0; i < n; i++) cg_describe_pc(pcs[i], &f[i]);
+  for (int i = 0; i < n; i++) cg_describe_frame(pcs[i], &f[i]);
   return n;
+}
+
+/* ---- signatures: the same bug, wherever it runs --------------------------- */
+
+#define SIG_FRAMES 4  /* top frames hashed */
+#define SIG_SLOTS 4096
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)p)[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* FNV-1a of the kind and the top frames as module file name + offset in
+ * it: independent of load addresses and of the directory the binaries are
+ * in, so two pods running the same binaries give the same signature. */
+static uint64_t signature(int kind, const uintptr_t *pcs, int n) {
+  uint64_t h = fnv(0xcbf29ce484222325ull, kind_names[kind], cg_strlen(kind_names[kind]));
+  for (int i = 0; i < n && i < SIG_FRAMES; i++) {
+    struct cg_frame f;
+    cg_describe_pc(pcs[i], &f);
+    const char *base = f.module;
+    for (const char *c = f.module; *c; c++)
+      if (*c == '/') base = c + 1;
+    uint64_t off = f.module_offset;
+    h = fnv(fnv(h, base, cg_strlen(base) + 1), &off, sizeof off);
+  }
+  return h ? h : 1;
+}
+
+/* Signatures seen, with how often: open addressing, one CAS to claim. */
+static struct {
+  _Atomic uint64_t sig;
+  _Atomic uint64_t count;
+  _Atomic int kind;
+} seen[SIG_SLOTS];
+
+/* Counts sig; true the first time (then it is reported). */
+static bool first_sighting(uint64_t sig, int kind) {
+  for (unsigned i = (unsigned)sig, probes = 0; probes < 64; i++, probes++) {
+    __typeof__(seen[0]) *e = &seen[i & (SIG_SLOTS - 1)];
+    uint64_t cur = atomic_load(&e->sig);
+    if (cur == 0 && atomic_compare_exchange_strong(&e->sig, &cur, sig)) {
+      atomic_store(&e->kind, kind);
+      atomic_fetch_add(&e->count, 1);
+      return true;
+    }
+    if (cur == sig) {
+      atomic_fetch_add(&e->count, 1);
+      return false;
+    }
+  }
+  return true; /* table full: report it */
+}
+
+static void put_sig(struct out *o, uint64_t sig) {
+  char t[16];
+  for (int i = 15; i >= 0; i--, sig >>= 4) t[i] = "0123456789abcdef"[sig & 15];
+  put(o, t, 16);
+}
+
+/* Writes, for each signature seen more than once (neutralize mode reports
+ * it once), how many times it was seen.  At exit. */
+void cg_report_repeats(void) {
+  static char buf[256];
+  cg_tls.depth++;
+  cg_lock_acquire(&report_lock);
+  cg_log_open();
+  for (int i = 0; i < SIG_SLOTS; i++) {
+    uint64_t sig = atomic_load(&seen[i].sig), n = atomic_load(&seen[i].count);
+    if (!sig || n < 2) continue;
+    struct out o = {buf, 0, sizeof buf};
+    const char *kind = kind_names[atomic_load(&seen[i].kind)];
+    if (cg_opt.log_format == CG_FORMAT_JSON) {
+      puts_(&o, "{\"summary\":\"repeats\",\"pid\":");
+      put_dec(&o, getpid());
+      puts_(&o, ",\"kind\":\"");
+      puts_(&o, kind);
+      puts_(&o, "\",\"signature\":\"");
+      put_sig(&o, sig);
+      puts_(&o, "\",\"count\":");
+      put_dec(&o, (int64_t)n);
+      puts_(&o, "}\n");
+    } else {
+      puts_(&o, "==");
+      put_dec(&o, getpid());
+      puts_(&o, "==cgoguard: ");
+      puts_(&o, kind);
+      puts_(&o, " signature ");
+      put_sig(&o, sig);
+      puts_(&o, " was seen ");
+      put_dec(&o, (int64_t)n);
+      puts_(&o, " times (reported once)\n");
+    }
+    cg_log_line(buf, o.n);
+  }
+  cg_lock_release(&report_lock);
+  cg_tls.depth--;
 }
 
 static void put_bytes(struct out *o, uint64_t n) {
@@ -370,6 +467,8 @@ static void format_text(struct out *o, const struct cg_report *r, int nf, int na
   }
   puts_(o, "action: ");
   puts_(o, action_text(r->action));
+  puts_(o, "\nsignature: ");
+  put_sig(o, r->signature);
   puts_(o, "\nSUMMARY: cgoguard: ");
   puts_(o, kind);
   if (nf) {
@@ -405,6 +504,8 @@ static void format_json(struct out *o, const struct cg_report *r, int nf, int na
   puts_(o, cg_opt.mode == CG_MODE_ABORT ? "abort" : "neutralize");
   puts_(o, "\",\"action\":\"");
   puts_(o, action_names[r->action]);
+  puts_(o, "\",\"signature\":\"");
+  put_sig(o, r->signature);
   puts_(o, "\",\"description\":");
   put_json_str(o, desc);
   if (r->ptr) {
@@ -450,15 +551,24 @@ static void format_json(struct out *o, const struct cg_report *r, int nf, int na
 void cg_report(struct cg_report *r) {
   atomic_fetch_add(&cg_error_counts[r->kind], 1);
   bool abort_now = r->action == CG_ACT_ABORT;
+  uintptr_t pcs[256];
+  int depth = cg_opt.stack_depth < 256 ? cg_opt.stack_depth : 256;
+  cg_tls.depth++;
+  int nf = cg_unwind_pcs(pcs, depth);
+  r->signature = signature(r->kind, pcs, nf);
+  /* neutralize mode: a bug in a loop is reported once, then counted */
+  if (!abort_now && cg_opt.dedup && !first_sighting(r->signature, r->kind)) {
+    cg_tls.depth--;
+    return;
+  }
   if (cg_opt.max_reports >= 0 && atomic_fetch_add(&reports_written, 1) >= cg_opt.max_reports) {
+    cg_tls.depth--;
     if (abort_now) abort();
     return;
   }
-  cg_tls.depth++;
   cg_lock_acquire(&report_lock);
   cg_log_open();
-  int depth = cg_opt.stack_depth;
-  int nf = cg_unwind(frames, depth);
+  for (int i = 0; i < nf; i++) cg_describe_frame(pcs[i], &frames[i]);
   int na = r->has_block ? site_frames(r->alloc_site, frames + nf, depth) : 0;
   int nfr = r->has_free ? site_frames(r->free_site, frames + nf + na, depth) : 0;
   struct out o = {report_buf, 0, sizeof report_buf};

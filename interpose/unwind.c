@@ -114,38 +114,33 @@ static void name_pc(uintptr_t pc, struct cg_frame *f) {
  * the frame-pointer convention of the Go ABI is relied on, no runtime
  * structure offsets.  Every word is checked readable first, the chain must
  * go up the stack, and the walk stops at the first pc outside Go code. */
-static int go_frames(uintptr_t bp, struct cg_frame *frames, int n, int max) {
+static int go_pcs(uintptr_t bp, uintptr_t *pcs, int n, int max) {
   for (int steps = 0; n < max && steps < 1024; steps++) {
     uintptr_t pc, next;
     if (!read_word(bp + 8, &pc) || !read_word(bp, &next) || !in_go_text(pc)) break;
-    name_pc(pc, &frames[n++]);
+    pcs[n++] = pc;
     if (next <= bp || next - bp > (64u << 20)) break;
     bp = next;
   }
   return n;
 }
 
-int cg_unwind(struct cg_frame *frames, int max) {
+int cg_unwind_pcs(uintptr_t *pcs, int max) {
   unw_context_t ctx;
   unw_cursor_t cur;
   int n = 0;
-  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
+  if (max <= 0 || unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0) return 0;
   bool skipping = true; /* drop the shim's own frames at the top */
   unw_word_t ip = 0, bp = 0;
   do {
-    unw_word_t off;
     if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
     if (skipping && in_shim(ip)) continue;
     skipping = false;
-    struct cg_frame *f = &frames[n];
-    cg_describe_pc(ip, f);
-    if (unw_get_proc_name(&cur, f->function, sizeof f->function, &off) == 0)
-      f->offset = off;
-    else if (!f->function[0])
-      f->offset = 0;
-    n++;
+    pcs[n++] = ip;
     if (unw_get_reg(&cur, UNW_X86_64_RBP, &bp) != 0) bp = 0;
   } while (n < max && unw_step(&cur) > 0);
-  if (n && n < max && bp && in_go_text(ip)) n = go_frames(bp, frames, n, max);
+  if (n && n < max && bp && in_go_text(ip)) n = go_pcs(bp, pcs, n, max);
   return n;
 }
+
+void cg_describe_frame(uintptr_t pc, struct cg_frame *f) { name_pc(pc, f); }

@@ -123,6 +123,8 @@ def main():
     ap.add_argument("--sites", action="store_true",
                     help="alloc_site and free_site must be objects (double-free)")
     # bad accesses (string and memory calls)
+    ap.add_argument("--repeats", type=int,
+                    help="exactly one 'repeats' summary line for KIND, with this count")
     ap.add_argument("--function", help="the checked call, e.g. strcpy, __strcpy_chk")
     ap.add_argument("--action", help="abort, skipped, clamped or continued")
     ap.add_argument("--access", choices=("read", "write"))
@@ -137,6 +139,7 @@ def main():
 
     problems = []
     reports = []
+    summaries = []
     with open(a.file, "rb") as f:
         raw = f.read()
     try:
@@ -154,15 +157,26 @@ def main():
             if not isinstance(obj, dict):
                 problems.append(f"line {n} is JSON but not an object")
                 continue
-            reports.append((n, obj))
+            if "summary" in obj:  # e.g. the repeat counts written at exit
+                summaries.append((n, obj))
+            else:
+                reports.append((n, obj))
         elif "ERROR: cgoguard" in line or line.startswith("SUMMARY: cgoguard"):
             problems.append(f"line {n} is a text report line in json mode: {line[:100]}")
+    if a.repeats is not None:
+        counts = [o.get("count") for _, o in summaries
+                  if o.get("summary") == "repeats" and o.get("kind") == a.kind]
+        sigs = {r.get("signature") for _, r in reports}
+        if counts != [a.repeats]:
+            problems.append(f"repeat counts {counts}, expected [{a.repeats}]")
+        elif not all(o.get("signature") in sigs for _, o in summaries):
+            problems.append("a repeats summary names a signature no report has")
     if len(reports) != a.count:
         problems.append(f"expected {a.count} JSON reports, found {len(reports)}")
     for n, r in reports:
         w = f"line {n}"
         for k in ("kind", "pid", "tid", "address", "size", "mode", "action",
-                  "stack", "alloc_site", "free_site"):
+                  "stack", "alloc_site", "free_site", "signature"):
             if k not in r:
                 problems.append(f"{w}: missing key {k!r}")
         if r.get("kind") != a.kind:

@@ -334,13 +334,13 @@ bug_tests c/realloc-zero-then-free c double-free - "$BIN/cbugs" realloc0
 bug_tests cxx/delete-twice c double-free - "$BIN/cxx" delete-twice
 
 if begin c/double-free-variety/neutralize; then
-  xrun "mode=neutralize" "$BIN/cbugs" double-variety
+  xrun "mode=neutralize:dedup=0" "$BIN/cbugs" double-variety
   check_text_reports "$E" double-free 5
   check_outcome neutralize c
   finish
 fi
 if begin c/double-free-variety/json; then
-  xrun "mode=neutralize:log_format=json" "$BIN/cbugs" double-variety
+  xrun "mode=neutralize:dedup=0:log_format=json" "$BIN/cbugs" double-variety
   check_json "$E" --count 5 --kind double-free --mode neutralize --sites
   check_outcome neutralize c
   finish
@@ -387,7 +387,7 @@ if begin c/held-by-many-threads/same-as-plain; then
 fi
 
 if begin c/race-1000/neutralize; then
-  xrun "mode=neutralize:max_reports=100000" "$BIN/cthreads"
+  xrun "mode=neutralize:dedup=0:max_reports=100000" "$BIN/cthreads"
   check_text_reports "$E" double-free 1000
   check_outcome neutralize c
   finish
@@ -399,7 +399,7 @@ if begin c/race-1000/abort; then
   finish
 fi
 if begin c/race-1000/json; then
-  xrun "mode=neutralize:max_reports=100000:log_format=json" "$BIN/cthreads"
+  xrun "mode=neutralize:dedup=0:max_reports=100000:log_format=json" "$BIN/cthreads"
   check_json "$E" --count 1000 --kind double-free --mode neutralize --sites
   check_outcome neutralize c
   finish
@@ -528,7 +528,7 @@ if begin c/json/abort; then
 fi
 
 if begin c/json/log-file; then
-  xrun "mode=neutralize:log_format=json:log_path=$OUT/logs/json.%p.log" "$BIN/cbugs" five-doubles
+  xrun "mode=neutralize:dedup=0:log_format=json:log_path=$OUT/logs/json.%p.log" "$BIN/cbugs" five-doubles
   check_outcome neutralize c
   lf=$(ls "$OUT"/logs/json.*.log 2>/dev/null | head -n 1)
   if [ -z "$lf" ]; then
@@ -544,21 +544,58 @@ if begin c/json/log-file; then
 fi
 
 if begin c/max-reports-2; then
-  xrun "mode=neutralize:max_reports=2" "$BIN/cbugs" five-doubles
+  xrun "mode=neutralize:dedup=0:max_reports=2" "$BIN/cbugs" five-doubles
   check_text_reports "$E" double-free 2
   check_outcome neutralize c
   finish
 fi
 if begin c/max-reports-unlimited; then
-  xrun "mode=neutralize" "$BIN/cbugs" five-doubles
+  xrun "mode=neutralize:dedup=0" "$BIN/cbugs" five-doubles
   check_text_reports "$E" double-free 5
   check_outcome neutralize c
   finish
 fi
 if begin c/max-reports-2/json; then
-  xrun "mode=neutralize:max_reports=2:log_format=json" "$BIN/cbugs" five-doubles
+  xrun "mode=neutralize:dedup=0:max_reports=2:log_format=json" "$BIN/cbugs" five-doubles
   check_json "$E" --count 2 --kind double-free --mode neutralize --sites
   check_outcome neutralize c
+  finish
+fi
+
+# The same bug five times at one place: reported once, counted at exit.
+if begin c/dedup/text; then
+  xrun "mode=neutralize" "$BIN/cbugs" five-doubles
+  check_text_reports "$E" double-free 1
+  check_outcome neutralize c
+  grep -q -E '^==[0-9]+==cgoguard: double-free signature [0-9a-f]{16} was seen 5 times \(reported once\)$' "$E" ||
+    bad "no 'double-free signature ... was seen 5 times' line at exit"
+  sig=$(sed -n 's/^signature: \([0-9a-f]\{16\}\)$/\1/p' "$E" | head -n 1)
+  [ -n "$sig" ] || bad "the report has no 'signature: <16 hex digits>' line"
+  grep -q "signature $sig was seen" "$E" || bad "the exit count names another signature"
+  # the same bug in another process (another load address): same signature
+  xrun "mode=neutralize" "$BIN/cbugs" five-doubles
+  sig2=$(sed -n 's/^signature: \([0-9a-f]\{16\}\)$/\1/p' "$E" | head -n 1)
+  [ "$sig" = "$sig2" ] || bad "signature differs between two runs ($sig, $sig2)"
+  finish
+fi
+if begin c/dedup/json; then
+  xrun "mode=neutralize:log_format=json" "$BIN/cbugs" five-doubles
+  check_json "$E" --count 1 --kind double-free --mode neutralize --sites --repeats 5
+  check_outcome neutralize c
+  finish
+fi
+if begin c/dedup/other-site-other-signature; then
+  xrun "mode=neutralize" "$BIN/cbugs" five-doubles
+  sig=$(sed -n 's/^signature: \([0-9a-f]\{16\}\)$/\1/p' "$E" | head -n 1)
+  xrun "mode=neutralize" "$BIN/cbugs" double
+  sig2=$(sed -n 's/^signature: \([0-9a-f]\{16\}\)$/\1/p' "$E" | head -n 1)
+  { [ -z "$sig" ] || [ "$sig" = "$sig2" ]; } && bad "double frees at two call sites share signature '$sig'"
+  finish
+fi
+if begin c/dedup/abort-mode-unaffected; then
+  xrun "mode=abort" "$BIN/cbugs" five-doubles
+  check_text_reports "$E" double-free 1
+  check_outcome abort c
   finish
 fi
 
