@@ -3,7 +3,9 @@
  * and opens the log; everything else is initialised lazily by its owner. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -71,9 +73,17 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
     if (cg_tls.thread) pthread_setspecific(thread_key, cg_tls.thread);
   }
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+  cg_exit_hook_install();
   cg_tls.depth--;
 }
 
-/* A C program's exit (Go leaves through exit_group and runs no
- * destructors). */
-__attribute__((destructor(101))) static void cg_destructor(void) { cg_report_repeats(); }
+/* A C program's exit (a Go program's goes through the runtime.exit hook).
+ * With leak_exitcode and leaks, the exit status becomes that code; stdio
+ * is flushed first, as exit() would have. */
+__attribute__((destructor(101))) static void cg_destructor(void) {
+  int status = cg_exit_work(0);
+  if (status != 0) {
+    fflush(NULL);
+    _exit(status);
+  }
+}

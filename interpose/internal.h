@@ -58,6 +58,8 @@ struct cg_options {
   long max_reports;       /* <0: unlimited */
   int verbosity;
   int dedup;              /* neutralize: report a signature once, then count */
+  int leak_report;        /* at exit, report blocks never freed */
+  int leak_exitcode;      /* nonzero: exit status when leaks were reported */
 };
 extern struct cg_options cg_opt;
 
@@ -355,6 +357,7 @@ struct cg_report {
   int arg;                /* which argument (1-based) */
   uintptr_t limit;        /* stack-buffer-overflow: the return address slot */
   uint64_t signature;     /* set by cg_report: kind + top frames, module-relative */
+  uint64_t leak_blocks;   /* leak: how many blocks (size: their bytes) */
   const char *detail;     /* optional extra sentence */
 };
 
@@ -368,5 +371,18 @@ extern _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
 void cg_report_atfork_child(void);
 /* At exit: how often each signature reported once was seen. */
 void cg_report_repeats(void);
+void cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t bytes);
+extern _Atomic int cg_aborting; /* a report is aborting the process */
+
+/* ---- exit (exit.c, leak.c) ---------------------------------------------- */
+
+/* Writes the leak reports (leak.c); returns how many. */
+int cg_leak_report(void);
+/* Everything due at exit, once: repeat counts, leaks, stats.  Returns the
+ * exit status to use (leak_exitcode when leaks were reported). */
+int cg_exit_work(int status);
+/* Go programs leave through runtime.exit (exit_group), past every C
+ * destructor: hooks it (init.c calls this from the constructor). */
+void cg_exit_hook_install(void);
 
 #endif

@@ -9,7 +9,7 @@
   {                                                                                     \
     .mode = CG_MODE_ABORT, .log_format = CG_FORMAT_TEXT, .log_path = "stderr",          \
     .quarantine_bytes = 64ull << 20, .stack_depth = 32, .max_reports = -1,              \
-    .verbosity = 0, .dedup = 1,                                                         \
+    .verbosity = 0, .dedup = 1, .leak_report = 0, .leak_exitcode = 0,                   \
   }
 
 /* Valid before the constructor runs: entry points read it from the start. */
@@ -86,6 +86,12 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "dedup")) {
     if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
     o->dedup = (int)x;
+  } else if (is(key, klen, "leak_report")) {
+    if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 0";
+    o->leak_report = (int)x;
+  } else if (is(key, klen, "leak_exitcode")) {
+    if (!parse_long(val, vlen, 0, 255, &x)) return "accepted: an integer from 0 to 255; keeping 0";
+    o->leak_exitcode = (int)x;
   } else if (is(key, klen, "verbosity")) {
     if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
     o->verbosity = (int)x;
@@ -117,7 +123,7 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
     if (!known) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
-          "stack_depth, max_reports, dedup, verbosity; ignored");
+          "stack_depth, max_reports, dedup, leak_report, leak_exitcode, verbosity; ignored");
       errors++;
     } else if (accepted) {
       char msg[160] = "': ";

@@ -10,6 +10,7 @@
 #include "internal.h"
 
 _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
+_Atomic int cg_aborting;
 static _Atomic long reports_written;
 static cg_lock report_lock;
 static int log_fd = -1;
@@ -367,6 +368,16 @@ static void describe_access(struct out *o, const struct cg_report *r) {
 
 /* The sentence after the header: where the address is. */
 static void describe(struct out *o, const struct cg_report *r) {
+  if (r->kind == CGOGUARD_LEAK) {
+    put_dec(o, (int64_t)r->size);
+    puts_(o, r->size == 1 ? " byte in " : " bytes in ");
+    put_dec(o, (int64_t)r->leak_blocks);
+    puts_(o, r->leak_blocks == 1 ? " block" : " blocks");
+    puts_(o, " still allocated at exit, allocated at the same place (one is at ");
+    put_hex(o, r->addr);
+    puts_(o, ")");
+    return;
+  }
   if (r->access) {
     describe_access(o, r);
     return;
@@ -410,6 +421,7 @@ static void describe(struct out *o, const struct cg_report *r) {
 
 static void what(struct out *o, const struct cg_report *r) {
   switch (r->kind) {
+  case CGOGUARD_LEAK: puts_(o, "never freed"); return;
   case CGOGUARD_DOUBLE_FREE: puts_(o, "second free of a block"); return;
   case CGOGUARD_INVALID_FREE: puts_(o, "free of a pointer the allocator never returned"); return;
   default: break;
@@ -471,6 +483,14 @@ static void format_text(struct out *o, const struct cg_report *r, int nf, int na
   put_sig(o, r->signature);
   puts_(o, "\nSUMMARY: cgoguard: ");
   puts_(o, kind);
+  if (r->kind == CGOGUARD_LEAK) {
+    puts_(o, " of ");
+    put_dec(o, (int64_t)r->size);
+    puts_(o, " bytes in ");
+    put_dec(o, (int64_t)r->leak_blocks);
+    puts_(o, r->leak_blocks == 1 ? " block" : " blocks");
+    if (na && frames[nf].function[0]) puts_(o, " from "), puts_(o, frames[nf].function);
+  }
   if (nf) {
     puts_(o, " (");
     puts_(o, frames[0].module);
@@ -524,6 +544,7 @@ static void format_json(struct out *o, const struct cg_report *r, int nf, int na
     put_dec(o, r->arg);
   }
   if (r->limit) puts_(o, ",\"return_address_slot\":\""), put_hex(o, r->limit), puts_(o, "\"");
+  if (r->kind == CGOGUARD_LEAK) puts_(o, ",\"blocks\":"), put_dec(o, (int64_t)r->leak_blocks);
   if (r->has_block) {
     puts_(o, ",\"block\":\"");
     put_hex(o, r->block);
@@ -575,9 +596,43 @@ void cg_report(struct cg_report *r) {
   if (cg_opt.log_format == CG_FORMAT_JSON) format_json(&o, r, nf, na, nfr);
   else format_text(&o, r, nf, na, nfr);
   cg_log_line(report_buf, o.n);
-  if (abort_now) abort(); /* the log is complete: Go prints its traces now */
+  if (abort_now) {
+    atomic_store(&cg_aborting, 1); /* no exit-time reports after this one */
+    abort(); /* the log is complete: Go prints its traces now */
+  }
   cg_lock_release(&report_lock);
   cg_tls.depth--;
 }
 
 void cg_report_atfork_child(void) { cg_lock_release(&report_lock); }
+
+/* One leak report: `blocks` live blocks of `bytes` in all, allocated at
+ * `site`; its stack is the allocation stack. */
+void cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t bytes) {
+  struct cg_report r = {
+      .kind = CGOGUARD_LEAK, .func = "exit", .addr = example, .size = bytes,
+      .action = CG_ACT_CONTINUED, .has_block = true, .block = example, .alloc_site = site,
+      .leak_blocks = blocks,
+  };
+  atomic_fetch_add(&cg_error_counts[CGOGUARD_LEAK], 1);
+  uintptr_t pcs[256];
+  int depth = cg_opt.stack_depth < 256 ? cg_opt.stack_depth : 256;
+  int n = depot_get(site, pcs, depth);
+  r.signature = signature(CGOGUARD_LEAK, pcs, n);
+  cg_tls.depth++;
+  cg_lock_acquire(&report_lock);
+  cg_log_open();
+  /* the current stack is only the exit path: the allocation stack is the
+   * one that leads to the bug (JSON "stack" and "alloc_site" both) */
+  int na = site_frames(site, frames, depth);
+  struct out o = {report_buf, 0, sizeof report_buf};
+  if (cg_opt.log_format == CG_FORMAT_JSON) {
+    cg_copy(frames + na, frames, sizeof frames[0] * (size_t)na);
+    format_json(&o, &r, na, na, 0);
+  } else {
+    format_text(&o, &r, 0, na, 0);
+  }
+  cg_log_line(report_buf, o.n);
+  cg_lock_release(&report_lock);
+  cg_tls.depth--;
+}

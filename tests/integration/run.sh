@@ -723,6 +723,70 @@ PY
   fi
 done
 
+# ------------------------------------------------------------------ leaks
+
+# leak_text FILE COUNT BLOCKS BYTES: COUNT leak reports, the first of BLOCKS
+# blocks and BYTES bytes.
+leak_text() {
+  check_text_reports "$1" leak "$2"
+  [ "$2" -eq 0 ] && return 0
+  grep -q -E "^$4 bytes in $3 blocks? still allocated at exit" "$1" ||
+    bad "no '$4 bytes in $3 block(s) still allocated at exit' line"
+}
+
+if begin go/leak/cstring-keys; then
+  xrun "leak_report=1" "$BIN/gobugs" leak-keys
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0"
+  leak_text "$E" 1 10 60
+  grep -q -E '^    #0 .* in _cgo_[0-9a-f]+_Cfunc__Cmalloc\+' "$E" || bad "the allocation site is not C.CString's malloc"
+  finish
+fi
+if begin go/leak/json-exitcode; then
+  xrun "leak_report=1:leak_exitcode=23:log_format=json" "$BIN/gobugs" leak-keys
+  [ "$RC" -ne 23 ] && bad "exit status $RC, expected 23 (leak_exitcode)"
+  check_json "$E" --count 1 --kind leak --mode abort --size 60
+  python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).readline()); sys.exit(r.get("blocks")!=10)' "$E" ||
+    bad "JSON leak report lacks \"blocks\":10"
+  finish
+fi
+if begin go/leak/off-by-default; then
+  xrun - "$BIN/gobugs" leak-keys
+  [ "$(nreports "$E")" -ne 0 ] && bad "a leak report without leak_report=1"
+  finish
+fi
+for c in goroutines mallocs; do
+  if begin go/leak/correct-$c-quiet; then
+    xrun "leak_report=1:leak_exitcode=23" "$BIN/gook" $c
+    [ "$RC" -ne 0 ] && bad "exit status $RC for a correct program"
+    [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a correct program"
+    finish
+  fi
+done
+if begin c/leak/report; then
+  xrun "leak_report=1" "$BIN/cbugs" leak
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0"
+  check_text_reports "$E" leak 2
+  grep -q -E '^96 bytes in 3 blocks still allocated at exit' "$E" || bad "no '96 bytes in 3 blocks' report"
+  grep -q -E '^5 bytes in 1 block still allocated at exit' "$E" || bad "no '5 bytes in 1 block' report"
+  # largest first
+  [ "$(lineof "$E" '^96 bytes')" -lt "$(lineof "$E" '^5 bytes')" ] || bad "not largest first"
+  # the default site is malloc's caller (here the test's h_malloc wrapper)
+  grep -q -E '^    #0 .* in h_malloc\+' "$E" || bad "the 3 blocks are not attributed to h_malloc"
+  finish
+fi
+if begin c/leak/exitcode-keeps-output; then
+  xrun "leak_report=1:leak_exitcode=9" "$BIN/cbugs" leak
+  [ "$RC" -ne 9 ] && bad "exit status $RC, expected 9 (leak_exitcode)"
+  grep -q '^survived$' "$O" || bad "stdout lost its last line"
+  finish
+fi
+if begin c/leak/correct-quiet; then
+  xrun "leak_report=1:leak_exitcode=9" "$BIN/cbugs" ok
+  [ "$RC" -ne 0 ] && bad "exit status $RC for a correct program"
+  [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a correct program"
+  finish
+fi
+
 if begin go/cstring-double-free/abort-gotraceback-crash; then
   RUNID=$((RUNID + 1))
   O=$OUT/run/$RUNID.out

@@ -200,6 +200,23 @@ static int case_double_then_distinct(void)
 }
 
 /* A correct program: used for the option tests. */
+/* Three 32-byte blocks from one function, never freed; one 5-byte strdup. */
+static __attribute__((noinline)) char *make_item(int i)
+{
+	char *p = h_malloc(32);
+	snprintf(p, 32, "item %d", i);
+	return p;
+}
+
+static int case_leak(void)
+{
+	static char *kept;
+	for (int i = 0; i < 3; i++)
+		make_item(i);
+	kept = strdup("kept");
+	return kept[0] == 'k' ? 0 : 1;
+}
+
 static int case_ok(void)
 {
 	unsigned long sum = 0;
@@ -237,6 +254,7 @@ int main(int argc, char **argv)
 		{"double-variety", case_double_variety},
 		{"double-then-distinct", case_double_then_distinct},
 		{"ok", case_ok},
+		{"leak", case_leak},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);

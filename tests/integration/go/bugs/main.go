@@ -78,8 +78,23 @@ func goroutineDouble() {
 	<-done
 }
 
+// The seed's leak: map keys copied with C.CString and never freed.
+var keys = map[string]*C.char{}
+
+//go:noinline
+func remember(k string) { keys[k] = C.CString(k) }
+
+func leakKeys() {
+	for i := 0; i < 10; i++ {
+		remember(fmt.Sprintf("key-%d", i))
+	}
+	p := C.malloc(100) // freed: not a leak
+	C.free(p)
+}
+
 func main() {
 	cases := map[string]func(){
+		"leak-keys":        leakKeys,
 		"nested-double":    nestedDouble,
 		"goroutine-double": goroutineDouble,
 		"cstring-double": cstringDouble,
@@ -88,7 +103,7 @@ func main() {
 		"reuse":          reuse,
 	}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double")
+		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys")
 		os.Exit(64)
 	}
 	fmt.Println("start")
