@@ -578,6 +578,19 @@ if begin c/dedup/text; then
   [ "$sig" = "$sig2" ] || bad "signature differs between two runs ($sig, $sig2)"
   finish
 fi
+if begin go/dedup/repeats-at-exit; then
+  xrun "mode=neutralize" "$BIN/gobugs" double-loop
+  check_text_reports "$E" double-free 1
+  check_outcome neutralize go
+  grep -q -E '^==[0-9]+==cgoguard: double-free signature [0-9a-f]{16} was seen 5 times \(reported once\)$' "$E" ||
+    bad "no 'seen 5 times' line at a Go program's exit"
+  finish
+fi
+if begin go/dedup/os-exit-status-kept; then
+  xrun "mode=neutralize" "$BIN/gobugs" nosuchcase
+  [ "$RC" -ne 64 ] && bad "exit status $RC, expected the program's own 64 through the exit hook"
+  finish
+fi
 if begin c/dedup/json; then
   xrun "mode=neutralize:log_format=json" "$BIN/cbugs" five-doubles
   check_json "$E" --count 1 --kind double-free --mode neutralize --sites --repeats 5

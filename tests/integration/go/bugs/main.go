@@ -92,8 +92,19 @@ func leakKeys() {
 	C.free(p)
 }
 
+// The same double free five times at one place (dedup: one report, then
+// "seen 5 times" at exit, written through the runtime.exit hook).
+func doubleLoop() {
+	for i := 0; i < 5; i++ {
+		s := C.CString("freed twice, in a loop")
+		innerRelease(s)
+		innerRelease(s)
+	}
+}
+
 func main() {
 	cases := map[string]func(){
+		"double-loop":      doubleLoop,
 		"leak-keys":        leakKeys,
 		"nested-double":    nestedDouble,
 		"goroutine-double": goroutineDouble,
@@ -103,7 +114,7 @@ func main() {
 		"reuse":          reuse,
 	}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys")
+		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys|double-loop")
 		os.Exit(64)
 	}
 	fmt.Println("start")
