@@ -42,6 +42,21 @@ uint64_t cgoguard_error_count(int kind) __attribute__((weak));
  * is not the start of a live block. */
 size_t cgoguard_block_size(const void *p) __attribute__((weak));
 
+/* Counters, as written to stats_path (Prometheus text) at exit and on
+ * SIGUSR2.  Block counts come from one pass over the shim's table, so a
+ * call costs time in proportion to the live blocks: not for a hot loop. */
+#define CGOGUARD_STATS_VERSION 1
+struct cgoguard_stats {
+  uint32_t version;                       /* CGOGUARD_STATS_VERSION */
+  uint64_t errors[CGOGUARD_KIND_COUNT];   /* detected, by kind */
+  uint64_t live_blocks, live_bytes;       /* allocated, not freed */
+  uint64_t quarantined_blocks, quarantined_bytes; /* freed, held back */
+  uint64_t allocations;                   /* blocks allocated since start */
+};
+
+/* Fills *out (size: sizeof *out); 0 on success, -1 on a bad argument. */
+int cgoguard_get_stats(struct cgoguard_stats *out, size_t size) __attribute__((weak));
+
 #ifdef __cplusplus
 }
 #endif

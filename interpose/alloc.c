@@ -64,6 +64,7 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
     return NULL;
   }
   heapmap_add((uintptr_t)p, n);
+  cg_count_alloc();
   return p;
 }
 

@@ -29,6 +29,7 @@ int cg_exit_work(int status) {
   cg_report_repeats();
   if (cg_opt.leak_report && cg_leak_report() > 0 && cg_opt.leak_exitcode)
     status = cg_opt.leak_exitcode;
+  cg_stats_write();
   return status;
 }
 

@@ -18,6 +18,7 @@ static void thread_exit(void *arg) {
   struct cg_thread *t = arg;
   quarantine_thread_exit(t);
   shadow_flush_thread_counts();
+  cg_thread_retire_counts(t);
   cg_tls.thread = NULL;
   cg_tls.exiting = 1;
   atomic_store(&t->in_use, 0);
@@ -52,6 +53,7 @@ static void atfork_child(void) {
   for (int i = 0; (t = cg_thread_at(i)); i++) {
     if (t == cg_tls.thread || !atomic_load(&t->in_use)) continue;
     quarantine_thread_exit(t);
+    cg_thread_retire_counts(t);
     atomic_store(&t->inserting, 0);
     atomic_store(&t->in_use, 0);
   }
@@ -74,6 +76,7 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
   }
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   cg_exit_hook_install();
+  cg_stats_init();
   cg_tls.depth--;
 }
 

@@ -60,6 +60,7 @@ struct cg_options {
   int dedup;              /* neutralize: report a signature once, then count */
   int leak_report;        /* at exit, report blocks never freed */
   int leak_exitcode;      /* nonzero: exit status when leaks were reported */
+  char stats_path[512];   /* "" or a file for Prometheus counters (%p: pid) */
 };
 extern struct cg_options cg_opt;
 
@@ -92,12 +93,27 @@ struct cg_thread {
   int tid;
   struct qbatch *_Atomic batch;   /* this thread's local quarantine batch */
   _Atomic uintptr_t inserting;    /* table view this thread inserts into */
+  _Atomic uint64_t allocs;        /* blocks this thread allocated (stats) */
 } __attribute__((aligned(64)));   /* written on every insert: no false sharing */
 #define CG_MAX_THREADS 8192
 struct cg_thread *cg_thread_self(void);  /* NULL when the registry is full */
 struct cg_thread *cg_thread_at(int i);   /* for report-time scans */
 int cg_threads_seen(void);               /* records ever used (high-water mark) */
 void cg_thread_registered(struct cg_thread *t); /* init.c: exit hook */
+/* Allocation counts: a thread's own record, or a shared counter without
+ * one; allocations made inside the shim are not the program's. */
+static inline void cg_count_alloc(void) {
+  extern _Atomic uint64_t cg_allocs_unowned;
+  struct cg_thread *t = cg_tls.thread;
+  if (cg_tls.depth) return; /* the shim's own (libunwind's, while reporting) */
+  if (cg_likely(t != NULL))
+    atomic_store_explicit(&t->allocs, atomic_load_explicit(&t->allocs, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+  else
+    atomic_fetch_add_explicit(&cg_allocs_unowned, 1, memory_order_relaxed);
+}
+void cg_thread_retire_counts(struct cg_thread *t); /* at thread exit */
+uint64_t cg_allocations(void);
 
 /* ---- shadow table (shadow.c) -------------------------------------------- */
 
@@ -384,5 +400,10 @@ int cg_exit_work(int status);
 /* Go programs leave through runtime.exit (exit_group), past every C
  * destructor: hooks it (init.c calls this from the constructor). */
 void cg_exit_hook_install(void);
+
+/* ---- stats (stats.c) ----------------------------------------------------- */
+
+void cg_stats_init(void);   /* SIGUSR2 handler, when stats_path is set */
+void cg_stats_write(void);  /* at exit and on SIGUSR2 */
 
 #endif

@@ -86,6 +86,20 @@ struct cg_thread *cg_thread_at(int i) {
 
 static struct cg_thread *thread_register(void);
 
+_Atomic uint64_t cg_allocs_unowned;
+static _Atomic uint64_t allocs_retired;
+
+void cg_thread_retire_counts(struct cg_thread *t) {
+  atomic_fetch_add(&allocs_retired, atomic_exchange(&t->allocs, 0));
+}
+
+uint64_t cg_allocations(void) {
+  uint64_t n = atomic_load(&allocs_retired) + atomic_load(&cg_allocs_unowned);
+  struct cg_thread *t;
+  for (int i = 0; (t = cg_thread_at(i)); i++) n += atomic_load(&t->allocs);
+  return n;
+}
+
 int cg_threads_seen(void) { return atomic_load_explicit(&threads_hwm, memory_order_relaxed); }
 
 struct cg_thread *cg_thread_self(void) {

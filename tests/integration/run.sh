@@ -277,6 +277,7 @@ spawn() {
 }
 spawn cbugs gcc "${CFLAGS[@]}" "$SRC/c/cbugs.c" "$SRC/c/helpers.c" -o "$BIN/cbugs"
 spawn capi gcc "${CFLAGS[@]}" "$SRC/c/capi.c" "$SRC/c/helpers.c" -o "$BIN/capi"
+spawn cstats gcc "${CFLAGS[@]}" "$SRC/c/cstats.c" "$SRC/c/helpers.c" -o "$BIN/cstats"
 spawn cthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/cthreads.c" "$SRC/c/helpers.c" -o "$BIN/cthreads"
 spawn heldthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/heldthreads.c" -o "$BIN/heldthreads"
 spawn cxx g++ -O0 -g -fno-builtin -Wall -std=c++17 "$SRC/c/cxx.cpp" -o "$BIN/cxx"
@@ -797,6 +798,99 @@ if begin c/leak/correct-quiet; then
   xrun "leak_report=1:leak_exitcode=9" "$BIN/cbugs" ok
   [ "$RC" -ne 0 ] && bad "exit status $RC for a correct program"
   [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a correct program"
+  finish
+fi
+
+# ------------------------------------------------------------------ stats
+
+# check_prom FILE: the file is Prometheus text exposition format with the
+# documented metrics; prints nothing when fine.
+check_prom() {
+  python3 - "$1" <<'PY' || bad "stats file: $(python3 - "$1" <<'PY2' 2>&1
+PY2
+)"
+import re, sys
+text = open(sys.argv[1]).read()
+name = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+sample = re.compile(rf"^({name})(\{{[a-zA-Z_][a-zA-Z0-9_]*=\"[^\"\\]*\"(,[a-zA-Z_][a-zA-Z0-9_]*=\"[^\"\\]*\")*\}})? [0-9]+$")
+types, seen = {}, set()
+for n, line in enumerate(text.splitlines(), 1):
+    if line.startswith("# HELP "):
+        continue
+    m = re.match(rf"^# TYPE ({name}) (counter|gauge)$", line)
+    if m:
+        types[m.group(1)] = m.group(2)
+        continue
+    m = sample.match(line)
+    if not m or m.group(1) not in types:
+        sys.exit(f"line {n} is not a sample of a declared metric: {line!r}")
+    seen.add(m.group(1))
+want = {"cgoguard_errors_total", "cgoguard_live_blocks", "cgoguard_live_bytes",
+        "cgoguard_quarantine_blocks", "cgoguard_quarantine_bytes", "cgoguard_allocations_total"}
+if want - seen:
+    sys.exit(f"missing metrics {sorted(want - seen)}")
+if not text.endswith("\n"):
+    sys.exit("no final newline")
+PY
+}
+
+# prom_value FILE SAMPLE: the value of one sample line.
+prom_value() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
+
+if begin stats/c-at-exit; then
+  rm -f "$OUT"/logs/stats.*
+  xrun "mode=neutralize:stats_path=$OUT/logs/stats.%p.prom" "$BIN/cbugs" leak
+  sf=$(ls "$OUT"/logs/stats.*.prom 2>/dev/null | head -n 1)
+  if [ -z "$sf" ]; then
+    bad "no stats file written at exit"
+  else
+    show "$sf" "stats file"
+    check_prom "$sf"
+    [ "$(prom_value "$sf" cgoguard_live_blocks)" -ge 4 ] 2>/dev/null || bad "live blocks < 4 (3 leaked + strdup)"
+    [ "$(prom_value "$sf" 'cgoguard_errors_total{kind="double-free"}')" = 0 ] || bad "double-free count not 0"
+    ls "$OUT"/logs/stats.*.tmp >/dev/null 2>&1 && bad "a .tmp file was left behind"
+  fi
+  finish
+fi
+if begin stats/go-sigusr2; then
+  rm -f "$OUT"/logs/gstats.*
+  RUNID=$((RUNID + 1))
+  O=$OUT/run/$RUNID.out
+  E=$OUT/run/$RUNID.err
+  show "$O" stdout
+  show "$E" stderr
+  env LD_PRELOAD="$SHIM" CGOGUARD_OPTIONS="stats_path=$OUT/logs/gstats.prom" \
+    "$BIN/gobugs" sleep >"$O" 2>"$E" &
+  gpid=$!
+  for _ in $(seq 50); do grep -q '^ready$' "$O" && break; sleep 0.05; done
+  kill -USR2 "$gpid" 2>/dev/null
+  for _ in $(seq 40); do [ -f "$OUT/logs/gstats.prom" ] && break; sleep 0.025; done
+  if [ -f "$OUT/logs/gstats.prom" ] && kill -0 "$gpid" 2>/dev/null; then
+    cp "$OUT/logs/gstats.prom" "$OUT/logs/gstats.during"
+    show "$OUT/logs/gstats.during" "stats written on SIGUSR2"
+    check_prom "$OUT/logs/gstats.during"
+    [ "$(prom_value "$OUT/logs/gstats.during" cgoguard_live_blocks)" -ge 3 ] 2>/dev/null ||
+      bad "live blocks < 3 while three C strings were held"
+  else
+    bad "no stats file while the program ran (SIGUSR2)"
+  fi
+  wait "$gpid"
+  RC=$?
+  [ "$RC" -ne 0 ] && bad "exit status $RC after SIGUSR2 (the signal must not kill a Go program)"
+  grep -q '^survived$' "$O" || bad "no 'survived' line"
+  finish
+fi
+if begin stats/api; then
+  xrun "mode=neutralize" "$BIN/cstats"
+  [ "$RC" -ne 0 ] && bad "exit status $RC"
+  grep -q '^live blocks +10$' "$O" || bad "live blocks did not grow by 10"
+  grep -q '^live bytes +1000$' "$O" || bad "live bytes did not grow by 1000"
+  grep -q '^allocations +11$' "$O" || bad "allocations did not grow by 11"
+  grep -q '^quarantined blocks >= 1: yes$' "$O" || bad "no quarantined block counted"
+  grep -q '^double frees 1$' "$O" || bad "the double free is not counted"
+  grep -q '^bad size: -1$' "$O" || bad "a short size is not refused"
+  prun "$BIN/cstats"
+  grep -q '^no shim$' "$O" || bad "without the shim the weak symbol is not NULL"
   finish
 fi
 

@@ -15,6 +15,7 @@ import "C"
 import (
 	"fmt"
 	"os"
+	"time"
 	"unsafe"
 )
 
@@ -102,8 +103,22 @@ func doubleLoop() {
 	}
 }
 
+// Three live C strings while the test sends SIGUSR2 (stats_path), then exits.
+func sleepWithBlocks() {
+	var held []*C.char
+	for i := 0; i < 3; i++ {
+		held = append(held, C.CString("held while the stats are written"))
+	}
+	fmt.Println("ready")
+	time.Sleep(1500 * time.Millisecond)
+	for _, p := range held {
+		C.free(unsafe.Pointer(p))
+	}
+}
+
 func main() {
 	cases := map[string]func(){
+		"sleep":            sleepWithBlocks,
 		"double-loop":      doubleLoop,
 		"leak-keys":        leakKeys,
 		"nested-double":    nestedDouble,
@@ -114,7 +129,7 @@ func main() {
 		"reuse":          reuse,
 	}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys|double-loop")
+		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys|double-loop|sleep")
 		os.Exit(64)
 	}
 	fmt.Println("start")
