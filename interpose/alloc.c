@@ -58,7 +58,7 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
     errno = ENOMEM;
     return NULL;
   }
-  if (cg_unlikely(!shadow_insert((uintptr_t)p, cg_meta(CG_ST_LIVE, cg_site_here(ret), n)))) {
+  if (cg_unlikely(!shadow_insert((uintptr_t)p, cg_meta(CG_ST_LIVE, cg_site(ret), n)))) {
     je_free(p);
     errno = ENOMEM;
     return NULL;
@@ -166,8 +166,12 @@ static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
     if (shadow_update(e, p, m, cg_meta_with_state(m, CG_ST_QUARANTINED))) break;
   }
   uint64_t size = cg_block_size(p, m);
+#ifdef POISON_CAP
+  cg_fill((void *)p, POISON, size < POISON_CAP ? size : POISON_CAP);
+#else
   cg_fill((void *)p, POISON, size);
-  quarantine_push(p, size, cg_site_here(ret));
+#endif
+  quarantine_push(p, size, cg_site(ret));
   return true;
 }
 

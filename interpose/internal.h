@@ -61,6 +61,7 @@ struct cg_options {
   int leak_report;        /* at exit, report blocks never freed */
   int leak_exitcode;      /* nonzero: exit status when leaks were reported */
   char stats_path[512];   /* "" or a file for Prometheus counters (%p: pid) */
+  int alloc_stacks;       /* 1: whole allocation and free stacks */
 };
 extern struct cg_options cg_opt;
 
@@ -227,6 +228,13 @@ void quarantine_atfork_child(void);
 /* Returns a quarantined block to jemalloc after erasing its table entry. */
 void cg_release_block(uintptr_t p, uint64_t size);
 uint32_t cg_site_here(uintptr_t caller_pc);
+/* alloc_stacks=1: the whole stack (unwind.c); else the caller's address.
+ * The shim's own allocations (depth raised) always take the cheap one. */
+uint32_t cg_stack_site(uintptr_t caller_pc);
+static inline uint32_t cg_site(uintptr_t ret) {
+  return cg_unlikely(cg_opt.alloc_stacks) && !cg_tls.depth ? cg_stack_site(ret)
+                                                            : cg_site_here(ret);
+}
 /* strdup's allocation: a tracked block of n + 1 bytes holding s[0..n) and a NUL. */
 char *cg_strdup_at(const char *s, size_t n, uintptr_t ret);
 
@@ -347,6 +355,9 @@ void cg_maps_lost_write(void);
 bool cg_stack_frame_limit(uintptr_t a, uintptr_t *ret_slot);
 /* Cheap test: is `a` between this thread's stack pointer and its stack top? */
 bool cg_on_thread_stack(uintptr_t a);
+/* Return addresses of the caller's stack by the cached CFA rules; stops at
+ * the first frame they do not model and leaves its rbp in *last_bp. */
+int cg_fast_backtrace(uintptr_t *pcs, int max, uintptr_t *last_bp);
 
 /* ---- reports (report.c) ------------------------------------------------- */
 

@@ -735,6 +735,39 @@ CG_NOINLINE bool cg_stack_frame_limit(uintptr_t a, uintptr_t *ret_slot) {
   return false;
 }
 
+/* Return addresses of our caller's stack, walked with the same cached CFA
+ * rules (tens of nanoseconds for a whole stack, where libunwind takes
+ * microseconds): the allocation and free stacks of alloc_stacks=1.  Stops
+ * at the first frame the rules do not model (for a cgo call: at
+ * runtime.asmcgocall, which has no CFI) and leaves there the frame's rbp,
+ * from which the goroutine's frame-pointer chain goes on. */
+CG_NOINLINE int cg_fast_backtrace(uintptr_t *pcs, int max, uintptr_t *last_bp) {
+  const uintptr_t *fp = __builtin_frame_address(0);
+  uintptr_t sp = (uintptr_t)(fp + 2), ip = fp[1], bp = fp[0];
+  if (!tl_stack.hi) stack_bounds();
+  uintptr_t top = tl_stack.hi;
+  int n = 0;
+  *last_bp = 0;
+  while (n < max) {
+    pcs[n++] = ip;
+    uint64_t e = frame_rule(ip);
+    if (RULE_KIND(e) != RULE_WALK) {
+      *last_bp = bp;
+      break;
+    }
+    uintptr_t cfa = (RULE_BP_CFA(e) ? bp : sp) + RULE_OFF(e);
+    if (cfa <= sp || cfa > top) break;
+    uintptr_t save = RULE_BP_SAVE(e);
+    if (save) {
+      if (save > cfa - sp) break;
+      bp = *(const uintptr_t *)(cfa - save);
+    }
+    ip = *(const uintptr_t *)(cfa - 8);
+    sp = cfa;
+  }
+  return n;
+}
+
 /* ---- calls that take write permission away (mmap.c) -------------------- */
 
 void cg_maps_lost_write(void) { atomic_fetch_add(&ro_changes, 1); }

@@ -97,6 +97,9 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
       return "accepted: a path of up to 511 bytes (%p becomes the pid), or empty for none";
     cg_copy(o->stats_path, val, vlen);
     o->stats_path[vlen] = 0;
+  } else if (is(key, klen, "alloc_stacks")) {
+    if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 0";
+    o->alloc_stacks = (int)x;
   } else if (is(key, klen, "verbosity")) {
     if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
     o->verbosity = (int)x;
@@ -128,7 +131,8 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
     if (!known) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
-          "stack_depth, max_reports, dedup, leak_report, leak_exitcode, stats_path, verbosity; "
+          "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, stats_path, "
+          "verbosity; "
           "ignored");
       errors++;
     } else if (accepted) {

@@ -68,7 +68,14 @@ static void release_batches(struct qbatch *list) {
     for (uint32_t i = 0; i < n && i < 8; i++) shadow_prefetch(b->e[i].ptr);
     for (uint32_t i = 0; i < n; i++) {
       if (i + 8 < n) shadow_prefetch(b->e[i + 8].ptr);
+#ifdef PF_ALL
+      { uintptr_t a = b->e[i].ptr, z = a + b->e[i].size - 1;
+        uintptr_t lim = a + PF_ALL;
+        for (uintptr_t l = a; l <= z && l < lim; l += 64) __builtin_prefetch((void *)l, 1);
+        __builtin_prefetch((void *)z, 1); }
+#else
       __builtin_prefetch((void *)b->e[i].ptr, 1);
+#endif
       cg_release_block(b->e[i].ptr, b->e[i].size);
     }
   }

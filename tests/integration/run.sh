@@ -737,6 +737,37 @@ PY
   fi
 done
 
+# ------------------------------------------------------------ alloc_stacks
+
+# section FILE TITLE-REGEX: the frames under the first report's TITLE line.
+section() {
+  awk -v t="$2" 'found && !/^    #/ { exit } found { print } $0 ~ t { found = 1 }' "$1"
+}
+
+if begin go/alloc-stacks/whole-stacks; then
+  xrun "mode=neutralize:alloc_stacks=1" "$BIN/gobugs" nested-double
+  check_text_reports "$E" double-free 1
+  a=$(section "$E" '^block allocated at:')
+  f=$(section "$E" '^block freed by thread')
+  grep -q ' in main\._Cfunc_CString+' <<<"$a" || bad "allocation stack lacks main._Cfunc_CString"
+  grep -q ' in main\.nestedDouble+' <<<"$a" || bad "allocation stack lacks main.nestedDouble (the Go caller of C.CString)"
+  grep -q ' in main\.innerRelease+' <<<"$f" || bad "free stack lacks main.innerRelease"
+  grep -q ' in main\.outerRelease+' <<<"$f" || bad "free stack lacks main.outerRelease"
+  finish
+fi
+if begin go/alloc-stacks/stack-depth; then
+  xrun "mode=neutralize:alloc_stacks=1:stack_depth=3" "$BIN/gobugs" nested-double
+  n=$(section "$E" '^block allocated at:' | wc -l)
+  [ "$n" -eq 3 ] || bad "$n allocation frames with stack_depth=3"
+  finish
+fi
+if begin c/leak/alloc-stacks; then
+  xrun "leak_report=1:alloc_stacks=1" "$BIN/cbugs" leak
+  check_text_reports "$E" leak 2
+  grep -q -E '^    #1 .* in make_item\+' "$E" || bad "the leaked blocks' stacks do not name make_item"
+  finish
+fi
+
 # ------------------------------------------------------------------ leaks
 
 # leak_text FILE COUNT BLOCKS BYTES: COUNT leak reports, the first of BLOCKS
