@@ -10,7 +10,16 @@
  * before the start bit and never cleared: a stale one costs one extra load,
  * never a wrong answer.  A scan never goes further back than the largest
  * block ever tracked.  If the reservation is refused, only block starts are
- * found (interior pointers pass unchecked). */
+ * found (interior pointers pass unchecked).
+ *
+ * Start bits are not cleared when a block goes back to jemalloc either: the
+ * next block at the same address (jemalloc reuses addresses, most of the
+ * time for the same size) finds its bit set and the malloc/free hot path
+ * makes no atomic write here.  A reader that meets a start bit with no
+ * table entry clears it, then looks in the table once more and sets it back
+ * if a block arrived meanwhile (an inserter tests its bit after its table
+ * insert: of the two, one sees the other).  So a stale bit costs one table
+ * lookup, once. */
 #define _GNU_SOURCE
 #include <jemalloc/jemalloc.h>
 
@@ -65,8 +74,14 @@ void heapmap_add(uintptr_t p, uint64_t size) {
   if (cg_unlikely(atomic_load_explicit(&state, memory_order_acquire) <= 0) && !map_levels())
     return;
   uint64_t i = p >> GRAIN_SHIFT;
-  for (int k = LEVELS - 1; k >= 1; k--) set_bit(k, i >> (6 * k));
-  atomic_fetch_or_explicit(&level[0][i >> 6], 1ull << (i & 63), memory_order_release);
+  _Atomic uint64_t *w = &level[0][i >> 6];
+  uint64_t bit = 1ull << (i & 63);
+  /* seq_cst, after the table insert (a locked CAS): against a reader
+   * clearing the bit as stale, see clear_stale() */
+  if (!(atomic_load(w) & bit)) {
+    for (int k = LEVELS - 1; k >= 1; k--) set_bit(k, i >> (6 * k));
+    atomic_fetch_or_explicit(w, bit, memory_order_release);
+  }
   /* jemalloc's size classes waste at most a quarter; aligned blocks and
    * page rounding add less than the slack below */
   atomic_max(&max_extent, size + (size >> 2) + 8192);
@@ -76,10 +91,23 @@ void heapmap_add(uintptr_t p, uint64_t size) {
 
 bool heapmap_ready(void) { return atomic_load(&state) > 0 || map_levels(); }
 
-void heapmap_remove(uintptr_t p) {
-  if (atomic_load_explicit(&state, memory_order_relaxed) <= 0) return;
-  uint64_t i = p >> GRAIN_SHIFT;
-  atomic_fetch_and_explicit(&level[0][i >> 6], ~(1ull << (i & 63)), memory_order_release);
+/* The block at p has left the table: its start bit stays (see the top). */
+void heapmap_remove(uintptr_t p) { (void)p; }
+
+/* A start bit at s whose block is not in the table: a block gone back to
+ * jemalloc (or one about to be inserted).  Clears the bit, then looks again:
+ * an inserter sets its bit after its entry is in the table if it finds the
+ * bit clear, so a block that arrived meanwhile is either seen here (and its
+ * bit set back) or sets the bit itself.  Returns the entry if one came. */
+CG_NOINLINE static cg_entry *clear_stale(uintptr_t s, uint64_t *m) {
+  uint64_t i = s >> GRAIN_SHIFT;
+  _Atomic uint64_t *w = &level[0][i >> 6];
+  uint64_t bit = 1ull << (i & 63);
+  atomic_fetch_and(w, ~bit);
+  atomic_thread_fence(memory_order_seq_cst);
+  cg_entry *e = shadow_find(s, m);
+  if (e) atomic_fetch_or_explicit(w, bit, memory_order_release);
+  return e;
 }
 
 /* Highest set bit of level k with index in [lo, i], or false. */
@@ -138,6 +166,7 @@ bool cg_heap_block(uintptr_t a, struct cg_block *b) {
   uintptr_t s, from = a;
   while (prev_start(from, lo, &s)) {
     cg_entry *e = shadow_find(s, &m);
+    if (cg_unlikely(!e)) e = clear_stale(s, &m);
     if (cg_likely(e != NULL)) {
       uint64_t n = cg_block_size(s, m);
       /* past the requested size it is still this block's if inside its real
@@ -146,7 +175,7 @@ bool cg_heap_block(uintptr_t a, struct cg_block *b) {
       b->start = s, b->meta = m, b->size = n, b->entry = e;
       return true;
     }
-    /* a start bit with no entry: a block coming or going; look further */
+    /* a stale start bit (now cleared): look further */
     if (s < lo + 16) return false;
     from = s - 16;
   }

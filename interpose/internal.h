@@ -62,6 +62,7 @@ struct cg_options {
   int leak_exitcode;      /* nonzero: exit status when leaks were reported */
   char stats_path[512];   /* "" or a file for Prometheus counters (%p: pid) */
   int alloc_stacks;       /* 1: whole allocation and free stacks */
+  int symbolize;          /* 1: function names in-process (no malloc) */
 };
 extern struct cg_options cg_opt;
 
@@ -308,6 +309,9 @@ struct cg_frame {
 int cg_unwind_pcs(uintptr_t *pcs, int max);
 /* Function (from symbol tables, Go's included) and module of a pc. */
 void cg_describe_frame(uintptr_t pc, struct cg_frame *f);
+/* symbolize.c: the function holding addr (pc minus load bias) in the
+ * .symtab of the module file at path; no malloc. */
+bool cg_symtab_name(const char *path, uintptr_t addr, char *out, size_t cap, uintptr_t *off);
 /* Fills function/module for a bare pc (stored sites). */
 void cg_describe_pc(uintptr_t pc, struct cg_frame *f);
 /* A module path for dladdr/dl_iterate_phdr names ("" is the main program). */

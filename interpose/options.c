@@ -9,7 +9,7 @@
   {                                                                                     \
     .mode = CG_MODE_ABORT, .log_format = CG_FORMAT_TEXT, .log_path = "stderr",          \
     .quarantine_bytes = 64ull << 20, .stack_depth = 32, .max_reports = -1,              \
-    .verbosity = 0, .dedup = 1, .leak_report = 0, .leak_exitcode = 0,                   \
+    .verbosity = 0, .dedup = 1, .leak_report = 0, .leak_exitcode = 0, .symbolize = 1,   \
   }
 
 /* Valid before the constructor runs: entry points read it from the start. */
@@ -100,6 +100,9 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "alloc_stacks")) {
     if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 0";
     o->alloc_stacks = (int)x;
+  } else if (is(key, klen, "symbolize")) {
+    if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
+    o->symbolize = (int)x;
   } else if (is(key, klen, "verbosity")) {
     if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
     o->verbosity = (int)x;
@@ -132,7 +135,7 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
           "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, stats_path, "
-          "verbosity; "
+          "symbolize, verbosity; "
           "ignored");
       errors++;
     } else if (accepted) {

@@ -1,6 +1,7 @@
-/* Stack capture for reports, with libunwind.  Report path only: libunwind
- * allocates and calls string functions, which the re-entrancy guard
- * (cg_tls.depth) lets through unchecked. */
+/* Stack capture for reports, with libunwind through the C frames and the
+ * frame-pointer chain through the Go ones; names from symbolize.c.  Report
+ * path only: libunwind allocates and calls string functions, which the
+ * re-entrancy guard (cg_tls.depth) lets through unchecked. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <dlfcn.h>
@@ -24,7 +25,9 @@ const char *cg_module_name(const char *dli_fname) {
   return exe_path;
 }
 
-void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
+/* Module and exported name of pc (dladdr: no malloc); *bias: the module's
+ * load bias, to look pc up in its file's symbol table. */
+static void describe(uintptr_t pc, struct cg_frame *f, uintptr_t *bias) {
   Dl_info di;
   struct link_map *map = NULL;
   f->pc = pc;
@@ -32,16 +35,23 @@ void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
   f->offset = 0;
   f->module = "<unknown>";
   f->module_offset = pc;
+  *bias = 0;
   if (!dladdr1((void *)pc, &di, (void **)&map, RTLD_DL_LINKMAP)) return;
   /* the link map's name is "" for the main program (dladdr gives argv[0]) */
   f->module = cg_module_name(map ? map->l_name : di.dli_fname);
   f->module_offset = pc - (uintptr_t)di.dli_fbase;
-  if (di.dli_sname && di.dli_saddr) {
+  *bias = map ? map->l_addr : (uintptr_t)di.dli_fbase;
+  if (cg_opt.symbolize && di.dli_sname && di.dli_saddr) {
     size_t i = 0;
     for (; di.dli_sname[i] && i + 1 < sizeof f->function; i++) f->function[i] = di.dli_sname[i];
     f->function[i] = 0;
     f->offset = pc - (uintptr_t)di.dli_saddr;
   }
+}
+
+void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
+  uintptr_t bias;
+  describe(pc, f, &bias);
 }
 
 static bool in_shim(uintptr_t pc) {
@@ -88,19 +98,15 @@ static bool read_word(uintptr_t a, uintptr_t *v) {
   return true;
 }
 
-/* Names a pc with libunwind (which reads the binary's symbol table, where
- * Go's functions are): a fresh cursor moved to that pc.  The IP written by
- * unw_set_reg lands in our own context copy, nowhere else. */
+/* Names a pc from its module's .symtab (static C functions, every Go
+ * function), else its exported name; no malloc either way.  symbolize=0:
+ * module+offset only, for scripts/cgoguard-symbolize to resolve later. */
 static void name_pc(uintptr_t pc, struct cg_frame *f) {
-  unw_context_t ctx;
-  unw_cursor_t cur;
-  unw_word_t off;
-  cg_describe_pc(pc, f);
-  if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0 ||
-      unw_set_reg(&cur, UNW_REG_IP, pc) != 0)
-    return;
+  uintptr_t bias, off;
+  describe(pc, f, &bias);
   char name[sizeof f->function];
-  if (unw_get_proc_name(&cur, name, sizeof name, &off) == 0) {
+  if (cg_opt.symbolize && f->module[0] == '/' &&
+      cg_symtab_name(f->module, pc - bias, name, sizeof name, &off)) {
     cg_copy(f->function, name, sizeof name);
     f->offset = off;
   }

@@ -768,6 +768,19 @@ if begin c/leak/alloc-stacks; then
   finish
 fi
 
+if begin c/symbolize/static-function-named; then
+  xrun "mode=neutralize" "$BIN/cbugs" double
+  grep -q -E '^    #[0-9]+ 0x[0-9a-f]+ in case_double\+0x[0-9a-f]+ \(' "$E" ||
+    bad "the static function case_double is not named (from the module's .symtab)"
+  finish
+fi
+if begin c/symbolize/off; then
+  xrun "mode=neutralize:symbolize=0" "$BIN/cbugs" double
+  check_text_reports "$E" double-free 1
+  grep -q -E '^    #[0-9]+ 0x[0-9a-f]+ in ' "$E" && bad "a frame has a function name with symbolize=0"
+  finish
+fi
+
 # ------------------------------------------------------------------ leaks
 
 # leak_text FILE COUNT BLOCKS BYTES: COUNT leak reports, the first of BLOCKS
