@@ -204,7 +204,7 @@ static int site_frames(uint32_t id, struct cg_frame *f, int max) {
 
 /* ---- signatures: the same bug, wherever it runs --------------------------- */
 
-#define SIG_FRAMES 4  /* top frames hashed */
+#define SIG_FRAMES 8  /* top frames hashed: cgo calls spend four on plumbing */
 #define SIG_SLOTS 4096
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n) {

@@ -2,7 +2,7 @@
 // Run with no arguments for every case (useful with mode=neutralize),
 // or name cases: double-free reuse go-pointer literal stack interior
 // strlen-unterminated strcat-overflow strncpy-unterminated literal-write
-// strlen-null use-after-free memcpy-overflow stack-overflow.
+// strlen-null use-after-free memcpy-overflow stack-overflow leak.
 package main
 
 /*
@@ -117,6 +117,15 @@ func memcpyOverflow() {
 	C.free(unsafe.Pointer(src))
 }
 
+// Map keys copied to C and never freed (seen at exit with leak_report=1).
+var cKeys = map[string]*C.char{}
+
+func leakKeys() {
+	for _, k := range []string{"alpha", "beta", "gamma"} {
+		cKeys[k] = C.CString(k)
+	}
+}
+
 func stackOverflow() {
 	s := C.CString("a name that is forty bytes long, at least")
 	C.stack_copy(s)
@@ -141,6 +150,7 @@ var cases = []struct {
 	{"use-after-free", useAfterFree},
 	{"memcpy-overflow", memcpyOverflow},
 	{"stack-overflow", stackOverflow},
+	{"leak", leakKeys},
 }
 
 func main() {
