@@ -446,6 +446,21 @@ static const char *action_text(int a) {
   }
 }
 
+static bool cgo_plumbing(const char *fn) {
+  if (cg_strneq(fn, "runtime.", 8) || cg_strneq(fn, "_cgo_", 5)) return true;
+  for (; *fn; fn++)
+    if (cg_strneq(fn, "._Cfunc_", 8)) return true;
+  return false;
+}
+
+/* The frame a SUMMARY names: the first that is the program's own code, not
+ * the cgo call machinery (runtime.asmcgocall, main._Cfunc_free, ...). */
+static int first_own_frame(int nf) {
+  for (int i = 0; i < nf; i++)
+    if (frames[i].function[0] && !cgo_plumbing(frames[i].function)) return i;
+  return 0;
+}
+
 static void format_text(struct out *o, const struct cg_report *r, int nf, int na, int nfr) {
   const char *kind = kind_names[r->kind];
   puts_(o, "=================================================================\n==");
@@ -492,12 +507,13 @@ static void format_text(struct out *o, const struct cg_report *r, int nf, int na
     if (na && frames[nf].function[0]) puts_(o, " from "), puts_(o, frames[nf].function);
   }
   if (nf) {
+    const struct cg_frame *f = &frames[first_own_frame(nf)];
     puts_(o, " (");
-    puts_(o, frames[0].module);
+    puts_(o, f->module);
     puts_(o, "+");
-    put_hex(o, frames[0].module_offset);
+    put_hex(o, f->module_offset);
     puts_(o, ")");
-    if (frames[0].function[0]) puts_(o, " in "), puts_(o, frames[0].function);
+    if (f->function[0]) puts_(o, " in "), puts_(o, f->function);
   }
   puts_(o, "\n=================================================================\n");
 }
