@@ -33,7 +33,29 @@ static void test_defaults(void) {
   CHECK(o.stack_depth == 32);
   CHECK(o.max_reports == -1);
   CHECK(o.verbosity == 0);
+  CHECK(o.dedup == 1 && o.leak_report == 0 && o.leak_exitcode == 0);
+  CHECK(o.alloc_stacks == 0 && o.symbolize == 1 && o.stats_path[0] == 0);
   CHECK(buf[0] == 0);
+}
+
+static void test_report_keys(void) {
+  struct cg_options o;
+  char buf[4096];
+  CHECK(parse("dedup=0:leak_report=1:leak_exitcode=23:alloc_stacks=1:symbolize=0:"
+              "stats_path=/var/lib/node/cg.%p.prom",
+              &o, buf, sizeof buf) == 0);
+  CHECK(o.dedup == 0 && o.leak_report == 1 && o.leak_exitcode == 23);
+  CHECK(o.alloc_stacks == 1 && o.symbolize == 0);
+  CHECK(cg_streq(o.stats_path, "/var/lib/node/cg.%p.prom"));
+  CHECK(buf[0] == 0);
+  /* each bad value: one line naming it, the default stands */
+  CHECK(parse("leak_exitcode=300", &o, buf, sizeof buf) == 1 && o.leak_exitcode == 0);
+  CHECK(strstr(buf, "'leak_exitcode=300'") && strstr(buf, "0 to 255") && lines(buf) == 1);
+  CHECK(parse("dedup=yes", &o, buf, sizeof buf) == 1 && o.dedup == 1);
+  CHECK(parse("alloc_stacks=2", &o, buf, sizeof buf) == 1 && o.alloc_stacks == 0);
+  CHECK(parse("symbolize=", &o, buf, sizeof buf) == 1 && o.symbolize == 1);
+  CHECK(parse("leak_report=-1", &o, buf, sizeof buf) == 1 && o.leak_report == 0);
+  CHECK(parse("stats_path=", &o, buf, sizeof buf) == 0 && o.stats_path[0] == 0);
 }
 
 static void test_all_keys(void) {
@@ -94,6 +116,7 @@ static void test_long_and_odd_input(void) {
 int main(void) {
   RUN(test_defaults);
   RUN(test_all_keys);
+  RUN(test_report_keys);
   RUN(test_errors_name_the_problem);
   RUN(test_long_and_odd_input);
   return UNIT_END();
