@@ -1,5 +1,6 @@
 /* In-process names from a module's .symtab: a static function of this very
  * test, found by address, with the right offset; misses stay misses. */
+#define _GNU_SOURCE
 #include <link.h>
 #include <unistd.h>
 
