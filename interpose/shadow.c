@@ -22,12 +22,24 @@
  * probe sequence is never cut.  Inserters publish the view they insert into
  * in their thread record, and migration of a view starts only when no
  * inserter is still inside it (Dekker-style: publish, fence, re-read).
+ * The fence is asymmetric where the kernel has membarrier(2): an inserter
+ * publishes with a plain store and re-reads the state, and the thread that
+ * starts a growth, after changing the state, makes every running thread of
+ * the process execute a full barrier (MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+ * before anyone scans the records: so an inserter either saw the new state
+ * or its record is visible to the scan.  Without membarrier, inserters
+ * publish with an exchange (a full fence on every insert).
  * Migration counters carry the generation they belong to, so a helper that
  * slept through a whole migration cannot touch the next one.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -78,6 +90,10 @@ static _Atomic int unregistered_inserters; /* threads without a record */
 static _Atomic int64_t migration_reserve;   /* live entries the rebuild must still fit */
 static _Atomic uint64_t move_seq;           /* bumps before each moved entry is erased */
 static _Atomic int forking, helpers_active; /* fork() waits for chunks in flight */
+/* 1: inserters publish their view with a plain store (membarrier works);
+ * set once before the first view is published */
+static _Atomic int asym_fence;
+static _Atomic uint64_t fenced_gen; /* gen: its state change is visible to all */
 
 /* Home slot of p in size class sc.  Each 64 bytes of heap hash (multiply-
  * shift, uniform for any capacity) to one cache line of four entries, and
@@ -132,10 +148,49 @@ static bool reserve(int r) {
   return true;
 }
 
+static long membarrier(int cmd) {
+  int saved = errno; /* malloc and free keep errno */
+  long r = syscall(SYS_membarrier, cmd, 0, 0);
+  errno = saved;
+  return r;
+}
+
+/* Can this process use the asymmetric fence?  Registers it if so. */
+static bool membarrier_register(void) {
+  long q = membarrier(MEMBARRIER_CMD_QUERY);
+  return q > 0 && (q & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+         membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+}
+
+/* After a state change: every thread that still inserts into the old view
+ * has its record visible to the migrators' scan from now on. */
+static void fence_inserters(uint64_t gen) {
+  if (atomic_load_explicit(&asym_fence, memory_order_relaxed) &&
+      membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 &&
+      !(membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0 &&
+        membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0) &&
+      membarrier(MEMBARRIER_CMD_GLOBAL) != 0) {
+    /* refused after it worked once (a child made by a raw clone, a new
+     * seccomp filter): an x86 store buffer drains in well under a
+     * microsecond, and a thread switched out has drained it, so a
+     * published record is visible long before this is over */
+    struct timespec ts = {0, 10 * 1000 * 1000}; /* raw: not a cancellation point */
+    int saved = errno;
+    while (syscall(SYS_nanosleep, &ts, &ts) != 0 && errno == EINTR) {}
+    errno = saved;
+  }
+  atomic_store_explicit(&fenced_gen, gen, memory_order_release);
+}
+
 static uint64_t load_state(void) {
   uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire);
   if (cg_likely(s != 0)) return s;
   if (!reserve(0)) return 0;
+  static _Atomic int fence_probed;
+  if (!atomic_load(&fence_probed)) { /* before the first view is published */
+    atomic_store(&asym_fence, membarrier_register());
+    atomic_store(&fence_probed, 1);
+  }
   uint64_t expected = 0;
   atomic_compare_exchange_strong(&tstate, &expected, st_make(0, 0, 0, 0, 0, 1));
   return atomic_load(&tstate);
@@ -322,7 +377,8 @@ static bool migrate_help(void) {
   if (!ST_MIGRATING(s)) return true;
   uint32_t gen = (uint32_t)ST_GEN(s);
   if (atomic_load_explicit(&migration_ready, memory_order_acquire) != gen) {
-    if (inserters_left(s)) return false;
+    if (atomic_load_explicit(&fenced_gen, memory_order_acquire) != gen || inserters_left(s))
+      return false;
     uint64_t expected = gen - 1ull; /* grow() left the previous generation */
     atomic_compare_exchange_strong(&migration_ready, &expected, gen);
   }
@@ -379,6 +435,7 @@ static void grow(uint64_t s) {
   atomic_store(&migrate_done, gen << 32);
   atomic_store(&migration_ready, (uint32_t)(gen - 1));
   atomic_store(&tstate, st_make(nr, nsc, 1, r, sc, gen));
+  fence_inserters(gen);
 out:
   cg_lock_release(&grow_lock);
 }
@@ -398,6 +455,10 @@ void shadow_atfork_parent(void) {
 
 void shadow_atfork_child(void) {
   atomic_store(&unregistered_inserters, 0);
+  /* membarrier registration belongs to the parent's address space; the
+   * child is single-threaded here, so switching to exchanges is safe */
+  if (atomic_load(&asym_fence) && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)
+    atomic_store(&asym_fence, 0);
   shadow_atfork_parent();
 }
 
@@ -434,9 +495,20 @@ bool shadow_insert(uintptr_t p, uint64_t meta) {
       continue;
     }
     /* publish the view, then make sure it is still current (a signal
-     * handler's nested insert restores the outer one's tag) */
-    if (t) outer = atomic_exchange(&t->inserting, tag);
-    else atomic_fetch_add(&unregistered_inserters, 1);
+     * handler's nested insert restores the outer one's tag).  With the
+     * asymmetric fence a plain store: grow() fences every thread after it
+     * changes the state, before the records are scanned */
+    if (cg_likely(t != NULL)) {
+      outer = atomic_load_explicit(&t->inserting, memory_order_relaxed);
+      if (cg_likely(atomic_load_explicit(&asym_fence, memory_order_relaxed))) {
+        atomic_store_explicit(&t->inserting, tag, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order */
+      } else {
+        atomic_exchange(&t->inserting, tag);
+      }
+    } else {
+      atomic_fetch_add(&unregistered_inserters, 1);
+    }
     if (atomic_load(&tstate) != s) {
       if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
       else atomic_fetch_sub(&unregistered_inserters, 1);
