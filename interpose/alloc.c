@@ -166,11 +166,11 @@ static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
     if (shadow_update(e, p, m, cg_meta_with_state(m, CG_ST_QUARANTINED))) break;
   }
   uint64_t size = cg_block_size(p, m);
-#ifdef POISON_CAP
-  cg_fill((void *)p, POISON, size < POISON_CAP ? size : POISON_CAP);
-#else
-  cg_fill((void *)p, POISON, size);
-#endif
+  /* poison_bytes (-1: the whole block): a large block's tail is memory the
+   * quarantine made cold, and filling it all costs more than the rest of
+   * free together */
+  uint64_t fill = (uint64_t)cg_opt.poison_bytes;
+  cg_fill((void *)p, POISON, size < fill ? size : fill);
   quarantine_push(p, size, cg_site(ret));
   return true;
 }

@@ -62,6 +62,7 @@ struct cg_options {
   int leak_exitcode;      /* nonzero: exit status when leaks were reported */
   char stats_path[512];   /* "" or a file for Prometheus counters (%p: pid) */
   int alloc_stacks;       /* 1: whole allocation and free stacks */
+  long poison_bytes;      /* freed bytes filled with 0xf5 per block; -1: all */
   int symbolize;          /* 1: function names in-process (no malloc) */
 };
 extern struct cg_options cg_opt;

@@ -9,6 +9,7 @@
   {                                                                                     \
     .mode = CG_MODE_ABORT, .log_format = CG_FORMAT_TEXT, .log_path = "stderr",          \
     .quarantine_bytes = 64ull << 20, .stack_depth = 32, .max_reports = -1,              \
+    .poison_bytes = 256,                                                                \
     .verbosity = 0, .dedup = 1, .leak_report = 0, .leak_exitcode = 0, .symbolize = 1,   \
   }
 
@@ -76,6 +77,10 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "quarantine_mb")) {
     if (!parse_long(val, vlen, 0, 1 << 20, &x)) return "accepted: an integer from 0 to 1048576 (MiB)";
     o->quarantine_bytes = (size_t)x << 20;
+  } else if (is(key, klen, "poison_bytes")) {
+    if (!parse_long(val, vlen, -1, 1L << 40, &x))
+      return "accepted: -1 (the whole block), 0 (none) or a byte count up to 2^40; keeping 256";
+    o->poison_bytes = x;
   } else if (is(key, klen, "stack_depth")) {
     if (!parse_long(val, vlen, 1, 256, &x)) return "accepted: an integer from 1 to 256";
     o->stack_depth = (int)x;
@@ -133,7 +138,7 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
     const char *accepted = apply(o, item, klen, item + klen + 1, len - klen - 1, &known);
     if (!known) {
       say(errfd, "cgoguard: unknown option '", item, klen,
-          "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, "
+          "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, poison_bytes, "
           "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, stats_path, "
           "symbolize, verbosity; "
           "ignored");

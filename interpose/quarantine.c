@@ -58,24 +58,35 @@ static struct qbatch *batch_new(void) {
   return b;
 }
 
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 8
+#endif
+#ifndef PREFETCH_BYTES
+#define PREFETCH_BYTES 256
+#endif
+/* The table entry of a block about to be released, the block's first
+ * PREFETCH_BYTES (what free poisons, and usually what a program writes
+ * first) and its last line. */
+static inline void prefetch_entry(const struct qent *q) {
+  shadow_prefetch(q->ptr);
+  uintptr_t a = q->ptr, end = a + (q->size ? q->size : 1);
+  uintptr_t lim = end - a > PREFETCH_BYTES ? a + PREFETCH_BYTES : end;
+  for (uintptr_t l = a & ~63ull; l < lim; l += 64) __builtin_prefetch((void *)l, 1);
+  if (end > lim) __builtin_prefetch((void *)(end - 1), 1);
+}
+
 static void release_batches(struct qbatch *list) {
   struct qbatch *last = NULL;
   for (struct qbatch *b = list; b; last = b, b = b->next) {
     uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
     /* the entries and blocks are cold (freed long ago): ask for them a few
-     * iterations ahead, and for the block's first line, which the next
-     * malloc of its size will write */
-    for (uint32_t i = 0; i < n && i < 8; i++) shadow_prefetch(b->e[i].ptr);
+     * iterations ahead.  jemalloc hands a released block out again soon
+     * (its thread cache is LIFO), and then the program writes it and our
+     * free poisons it: without this, those stores miss and the next locked
+     * instruction (a table CAS) waits for them */
+    for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++) prefetch_entry(&b->e[i]);
     for (uint32_t i = 0; i < n; i++) {
-      if (i + 8 < n) shadow_prefetch(b->e[i + 8].ptr);
-#ifdef PF_ALL
-      { uintptr_t a = b->e[i].ptr, z = a + b->e[i].size - 1;
-        uintptr_t lim = a + PF_ALL;
-        for (uintptr_t l = a; l <= z && l < lim; l += 64) __builtin_prefetch((void *)l, 1);
-        __builtin_prefetch((void *)z, 1); }
-#else
-      __builtin_prefetch((void *)b->e[i].ptr, 1);
-#endif
+      if (i + PREFETCH_AHEAD < n) prefetch_entry(&b->e[i + PREFETCH_AHEAD]);
       cg_release_block(b->e[i].ptr, b->e[i].size);
     }
   }

@@ -31,6 +31,7 @@ static void test_defaults(void) {
   CHECK(cg_streq(o.log_path, "stderr"));
   CHECK(o.quarantine_bytes == 64ull << 20);
   CHECK(o.stack_depth == 32);
+  CHECK(o.poison_bytes == 256);
   CHECK(o.max_reports == -1);
   CHECK(o.verbosity == 0);
   CHECK(o.dedup == 1 && o.leak_report == 0 && o.leak_exitcode == 0);
@@ -74,6 +75,9 @@ static void test_all_keys(void) {
   CHECK(parse("mode=neutralise", &o, buf, sizeof buf) == 0 && o.mode == CG_MODE_NEUTRALIZE);
   CHECK(parse("mode=abort::max_reports=-1:", &o, buf, sizeof buf) == 0 && o.max_reports == -1);
   CHECK(parse("quarantine_mb=0", &o, buf, sizeof buf) == 0 && o.quarantine_bytes == 0);
+  CHECK(parse("poison_bytes=-1", &o, buf, sizeof buf) == 0 && o.poison_bytes == -1);
+  CHECK(parse("poison_bytes=0", &o, buf, sizeof buf) == 0 && o.poison_bytes == 0);
+  CHECK(parse("poison_bytes=4096", &o, buf, sizeof buf) == 0 && o.poison_bytes == 4096);
 }
 
 static void test_errors_name_the_problem(void) {
@@ -87,6 +91,9 @@ static void test_errors_name_the_problem(void) {
   CHECK(parse("quarantine_mb=lots", &o, buf, sizeof buf) == 1 && strstr(buf, "0 to 1048576"));
   CHECK(o.quarantine_bytes == 64ull << 20);
   CHECK(parse("stack_depth=0", &o, buf, sizeof buf) == 1 && strstr(buf, "1 to 256"));
+  CHECK(parse("poison_bytes=-2", &o, buf, sizeof buf) == 1 && strstr(buf, "-1 (the whole block)"));
+  CHECK(parse("poison_bytes=all", &o, buf, sizeof buf) == 1 && lines(buf) == 1);
+  CHECK(o.poison_bytes == 256);
   CHECK(parse("stack_depth=99999999999999999999", &o, buf, sizeof buf) == 1);
   CHECK(parse("max_reports=-2", &o, buf, sizeof buf) == 1);
   CHECK(parse("log_format=xml", &o, buf, sizeof buf) == 1 && strstr(buf, "text, json"));
