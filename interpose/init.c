@@ -76,7 +76,7 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
   }
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   cg_exit_hook_install();
-  cg_stats_init();
+  cg_signals_init();
   cg_tls.depth--;
 }
 

@@ -38,6 +38,7 @@ struct cg_tls {
   unsigned used_gen;  /* table generation used_delta was counted against */
   unsigned inserts;   /* table inserts by this thread, to pace growth checks */
   int exiting;        /* thread-exit destructors ran: take no new record */
+  uintptr_t fault_pc; /* reporting a fault: the stack starts at this pc */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
@@ -64,6 +65,7 @@ struct cg_options {
   int alloc_stacks;       /* 1: whole allocation and free stacks */
   long poison_bytes;      /* freed bytes filled with 0xf5 per block; -1: all */
   int symbolize;          /* 1: function names in-process (no malloc) */
+  int explain_faults;     /* 1: SIGSEGV/SIGBUS on a tracked block: report, hand on */
 };
 extern struct cg_options cg_opt;
 
@@ -308,6 +310,8 @@ struct cg_frame {
  * frames: libunwind through the C frames, then the goroutine's
  * frame-pointer chain where C was entered from Go. */
 int cg_unwind_pcs(uintptr_t *pcs, int max);
+/* pc is in the shim's own code. */
+bool cg_pc_in_shim(uintptr_t pc);
 /* Function (from symbol tables, Go's included) and module of a pc. */
 void cg_describe_frame(uintptr_t pc, struct cg_frame *f);
 /* symbolize.c: the function holding addr (pc minus load bias) in the
@@ -366,7 +370,7 @@ int cg_fast_backtrace(uintptr_t *pcs, int max, uintptr_t *last_bp);
 
 /* ---- reports (report.c) ------------------------------------------------- */
 
-enum { CG_ACT_ABORT, CG_ACT_SKIPPED, CG_ACT_CLAMPED, CG_ACT_CONTINUED };
+enum { CG_ACT_ABORT, CG_ACT_SKIPPED, CG_ACT_CLAMPED, CG_ACT_CONTINUED, CG_ACT_SIGNAL };
 enum { CG_ACC_NONE, CG_ACC_READ, CG_ACC_WRITE };
 
 struct cg_report {
@@ -419,7 +423,9 @@ void cg_exit_hook_install(void);
 
 /* ---- stats (stats.c) ----------------------------------------------------- */
 
-void cg_stats_init(void);   /* SIGUSR2 handler, when stats_path is set */
+/* signals.c: SIGSEGV/SIGBUS explained (explain_faults), SIGUSR2 (stats);
+ * the program's own handlers for them are kept and called after. */
+void cg_signals_init(void);
 void cg_stats_write(void);  /* at exit and on SIGUSR2 */
 
 #endif

@@ -11,6 +11,7 @@
     .quarantine_bytes = 64ull << 20, .stack_depth = 32, .max_reports = -1,              \
     .poison_bytes = 256,                                                                \
     .verbosity = 0, .dedup = 1, .leak_report = 0, .leak_exitcode = 0, .symbolize = 1,   \
+    .explain_faults = 1,                                                                \
   }
 
 /* Valid before the constructor runs: entry points read it from the start. */
@@ -108,6 +109,9 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "symbolize")) {
     if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
     o->symbolize = (int)x;
+  } else if (is(key, klen, "explain_faults")) {
+    if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
+    o->explain_faults = (int)x;
   } else if (is(key, klen, "verbosity")) {
     if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
     o->verbosity = (int)x;
@@ -140,7 +144,7 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, poison_bytes, "
           "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, stats_path, "
-          "symbolize, verbosity; "
+          "symbolize, explain_faults, verbosity; "
           "ignored");
       errors++;
     } else if (accepted) {

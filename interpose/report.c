@@ -27,7 +27,7 @@ static const char *const kind_names[CGOGUARD_KIND_COUNT] = {
     [CGOGUARD_LEAK] = "leak",
     [CGOGUARD_STACK_BUFFER_OVERFLOW] = "stack-buffer-overflow",
 };
-static const char *const action_names[] = {"abort", "skipped", "clamped", "continued"};
+static const char *const action_names[] = {"abort", "skipped", "clamped", "continued", "signal"};
 
 CG_EXPORT const char *cgoguard_kind_name(int kind) {
   return kind >= 0 && kind < CGOGUARD_KIND_COUNT ? kind_names[kind] : NULL;
@@ -362,8 +362,9 @@ static void describe_access(struct out *o, const struct cg_report *r) {
   } else {
     puts_(o, " is in a mapping without write permission");
   }
-  puts_(o, "; the call would write ");
-  put_bytes(o, r->access_size);
+  puts_(o, r->action == CG_ACT_SIGNAL ? "; the faulting instruction writes there"
+                                       : "; the call would write ");
+  if (r->action != CG_ACT_SIGNAL) put_bytes(o, r->access_size);
 }
 
 /* The sentence after the header: where the address is. */
@@ -442,6 +443,8 @@ static const char *action_text(int a) {
   case CG_ACT_ABORT: return "aborting (mode=abort)";
   case CG_ACT_SKIPPED: return "the call was skipped, continuing (mode=neutralize)";
   case CG_ACT_CLAMPED: return "the call was clamped to the block, continuing (mode=neutralize)";
+  case CG_ACT_SIGNAL:
+    return "the signal was handed on (to the program's handler, or its default action)";
   default: return "continuing";
   }
 }

@@ -140,11 +140,18 @@ int cg_unwind_pcs(uintptr_t *pcs, int max) {
   unw_word_t ip = 0, bp = 0;
   do {
     if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+    if (skipping && cg_tls.fault_pc) {
+      /* the handler's frames and the signal trampoline: the stack starts
+       * at the faulting instruction */
+      if (ip != cg_tls.fault_pc) continue;
+      skipping = false;
+    }
     if (skipping && in_shim(ip)) continue;
     skipping = false;
     pcs[n++] = ip;
     if (unw_get_reg(&cur, UNW_X86_64_RBP, &bp) != 0) bp = 0;
   } while (n < max && unw_step(&cur) > 0);
+  if (n == 0 && cg_tls.fault_pc) pcs[n++] = cg_tls.fault_pc; /* unwinding failed */
   if (n && n < max && bp && in_go_text(ip)) n = go_pcs(bp, pcs, n, max);
   return n;
 }
@@ -169,12 +176,17 @@ static int find_shim_text(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
+bool cg_pc_in_shim(uintptr_t pc) {
+  if (cg_unlikely(!shim_text_hi)) dl_iterate_phdr(find_shim_text, (void *)(uintptr_t)&cg_pc_in_shim);
+  return pc - shim_text_lo < shim_text_hi - shim_text_lo;
+}
+
 /* The depot id of the current stack (C frames by the cached CFA rules,
  * then Go's frame-pointer chain), the shim's own frames left out. */
 uint32_t cg_stack_site(uintptr_t ret) {
   if (cg_unlikely(!shim_text_hi)) {
     cg_tls.depth++;
-    dl_iterate_phdr(find_shim_text, (void *)(uintptr_t)&cg_stack_site);
+    cg_pc_in_shim(0);
     cg_tls.depth--;
   }
   uintptr_t pcs[256 + 16], bp;

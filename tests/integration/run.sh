@@ -781,6 +781,58 @@ if begin c/symbolize/off; then
   finish
 fi
 
+# ------------------------------------------------------------------ faults
+
+if begin c/fault/literal-store-explained; then
+  xrun - "$BIN/cbugs" literal-store
+  check_text_reports "$E" readonly-write 1
+  [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139 (the SIGSEGV's default action, as without the shim)"
+  grep -q 'the signal was handed on' "$E" || bad "the report does not say the signal was handed on"
+  grep -q -E '^    #0 0x[0-9a-f]+ in case_literal_store\+' "$E" || bad "frame #0 is not the faulting function"
+  finish
+fi
+if begin c/fault/null-store-not-ours; then
+  prun "$BIN/cbugs" null-store
+  prc=$RC
+  xrun - "$BIN/cbugs" null-store
+  [ "$RC" -ne "$prc" ] && bad "exit status $RC under the shim, $prc without"
+  [ "$(nreports "$E")" -ne 0 ] && bad "a report for a fault that is not about tracked memory"
+  finish
+fi
+if begin c/fault/program-handler-still-runs; then
+  xrun - "$BIN/cbugs" literal-store-handled
+  check_text_reports "$E" readonly-write 1
+  [ "$RC" -ne 7 ] && bad "exit status $RC, expected 7 from the program's own handler"
+  grep -q '^program handler ran$' "$O" || bad "the program's SIGSEGV handler did not run"
+  finish
+fi
+if begin c/fault/explain-off; then
+  xrun "explain_faults=0" "$BIN/cbugs" literal-store
+  [ "$(nreports "$E")" -ne 0 ] && bad "a report with explain_faults=0"
+  [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139"
+  finish
+fi
+if begin go/fault/literal-store-explained; then
+  xrun - "$BIN/gobugs" literal-store
+  check_text_reports "$E" readonly-write 1
+  [ "$RC" -ne 2 ] && bad "exit status $RC, expected 2 (Go's crash after the SIGSEGV)"
+  s=$(lineof "$E" '^SUMMARY: cgoguard:')
+  g=$(lineof "$E" '^\[?signal SIGSEGV')
+  { [ "$g" -eq 0 ] || [ "$g" -le "$s" ]; } && bad "Go's 'signal SIGSEGV' traceback does not follow the report"
+  grep -q 'main\.main' "$E" || bad "Go's traceback lacks main.main"
+  go_callers "$E" '_cgo_[0-9a-f]+_Cfunc_store_literal' 'main\.main'
+  finish
+fi
+if begin go/fault/null-store-not-ours; then
+  prun "$BIN/gobugs" null-store
+  prc=$RC
+  xrun - "$BIN/gobugs" null-store
+  [ "$RC" -ne "$prc" ] && bad "exit status $RC under the shim, $prc without"
+  [ "$(nreports "$E")" -ne 0 ] && bad "a report for a fault that is not about tracked memory"
+  grep -q -E '^\[?signal SIGSEGV: segmentation violation' "$E" || bad "Go's 'signal SIGSEGV' line is missing"
+  finish
+fi
+
 # ------------------------------------------------------------------ leaks
 
 # leak_text FILE COUNT BLOCKS BYTES: COUNT leak reports, the first of BLOCKS

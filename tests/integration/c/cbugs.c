@@ -1,6 +1,7 @@
 /* Memory-error cases for the cgoguard integration suite, one per argv[1].
  * Every case prints "survived" at its end; under mode=abort the shim must
  * stop the process before that line. */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +218,41 @@ static int case_leak(void)
 	return kept[0] == 'k' ? 0 : 1;
 }
 
+/* A store into a string literal, not through libc: a SIGSEGV, explained. */
+static int case_literal_store(void)
+{
+	char *volatile lit = "a literal";
+	lit[0] = 'A';
+	return 0;
+}
+
+/* A store through NULL: a fault that is not about memory cgoguard tracks. */
+static int case_null_store(void)
+{
+	int *volatile p = NULL;
+	*p = 1;
+	return 0;
+}
+
+static void on_segv(int sig)
+{
+	(void)sig;
+	static const char msg[] = "program handler ran\n";
+	ssize_t w = write(1, msg, sizeof msg - 1);
+	(void)w;
+	_exit(7);
+}
+
+/* The program's own SIGSEGV handler (sigaction) still runs, after the report. */
+static int case_literal_store_handled(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_segv;
+	sigaction(SIGSEGV, &sa, NULL);
+	return case_literal_store();
+}
+
 static int case_ok(void)
 {
 	unsigned long sum = 0;
@@ -255,6 +291,9 @@ int main(int argc, char **argv)
 		{"double-then-distinct", case_double_then_distinct},
 		{"ok", case_ok},
 		{"leak", case_leak},
+		{"literal-store", case_literal_store},
+		{"null-store", case_null_store},
+		{"literal-store-handled", case_literal_store_handled},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);

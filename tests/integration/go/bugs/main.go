@@ -9,6 +9,19 @@ package main
 
 // A C function that hands out a string literal, which the caller then frees.
 static const char *greeting(void) { return "hello from a C string literal"; }
+
+// Stores through pointers C must not store through (SIGSEGV in C code).
+// The asm hides the pointer's value, or gcc -O2 drops the undefined store.
+static void store_literal(void) {
+	char *p = (char *)greeting();
+	__asm__ volatile("" : "+r"(p));
+	*(volatile char *)p = 'H';
+}
+static void store_null(void) {
+	int *p = 0;
+	__asm__ volatile("" : "+r"(p));
+	*(volatile int *)p = 1;
+}
 */
 import "C"
 
@@ -118,6 +131,8 @@ func sleepWithBlocks() {
 
 func main() {
 	cases := map[string]func(){
+		"literal-store":    func() { C.store_literal() },
+		"null-store":       func() { C.store_null() },
 		"sleep":            sleepWithBlocks,
 		"double-loop":      doubleLoop,
 		"leak-keys":        leakKeys,
@@ -129,7 +144,7 @@ func main() {
 		"reuse":          reuse,
 	}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
-		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys|double-loop|sleep")
+		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys|double-loop|sleep|literal-store|null-store")
 		os.Exit(64)
 	}
 	fmt.Println("start")
