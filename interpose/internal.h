@@ -163,6 +163,8 @@ bool shadow_insert(uintptr_t p, uint64_t meta);
 cg_entry *shadow_find(uintptr_t p, uint64_t *meta);
 /* Starts loading p's home slot into the cache (batched work ahead). */
 void shadow_prefetch(uintptr_t p);
+/* About `more` entries will be inserted soon (the quarantine filling up). */
+void shadow_expect(uint64_t more);
 /* 16-byte CAS of an entry found by shadow_find: {p, old} -> {p, new}. */
 bool shadow_update(cg_entry *e, uintptr_t p, uint64_t old, uint64_t new_meta);
 /* Removes the entry ({p, old} -> tombstone).  false if it changed. */

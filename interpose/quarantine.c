@@ -24,7 +24,7 @@ struct qbatch {
 static struct {
   cg_lock lock;
   struct qbatch *head, *tail; /* FIFO, oldest at head */
-  uint64_t bytes;
+  uint64_t bytes, entries;
   struct qbatch *free_list;
   unsigned char *pool;
   size_t pool_left;
@@ -105,16 +105,26 @@ static void flush(struct qbatch *b) {
   else Q.head = b;
   Q.tail = b;
   Q.bytes += b->bytes;
+  Q.entries += atomic_load_explicit(&b->n, memory_order_relaxed);
   while (Q.head && Q.bytes > cg_opt.quarantine_bytes) {
     struct qbatch *o = Q.head;
     Q.head = o->next;
     if (!Q.head) Q.tail = NULL;
     Q.bytes -= o->bytes;
+    Q.entries -= atomic_load_explicit(&o->n, memory_order_relaxed);
     o->next = NULL;
     *tailp = o;
     tailp = &o->next;
   }
+  /* Filling up (past an eighth, so the average block is known): tell the
+   * table how many more entries the rest of the budget will bring, so it
+   * grows once instead of in many steps.  Their table memory is what the
+   * 48 bytes of bookkeeping per block in quarantine_mb stand for. */
+  uint64_t more = 0;
+  if (Q.bytes >= cg_opt.quarantine_bytes / 8 && Q.bytes < cg_opt.quarantine_bytes && Q.entries)
+    more = (uint64_t)((double)(cg_opt.quarantine_bytes - Q.bytes) * (double)Q.entries / (double)Q.bytes);
   cg_lock_release(&Q.lock);
+  shadow_expect(more);
   release_batches(evicted);
 }
 

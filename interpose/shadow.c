@@ -94,6 +94,7 @@ static _Atomic int forking, helpers_active; /* fork() waits for chunks in flight
  * set once before the first view is published */
 static _Atomic int asym_fence;
 static _Atomic uint64_t fenced_gen; /* gen: its state change is visible to all */
+static _Atomic uint64_t expected_more; /* shadow_expect(): entries on their way */
 
 /* Home slot of p in size class sc.  Each 64 bytes of heap hash (multiply-
  * shift, uniform for any capacity) to one cache line of four entries, and
@@ -216,6 +217,11 @@ static cg_entry *find_in(int r, int sc, uintptr_t p, uint64_t *meta) {
     if (k == CG_KEY_EMPTY) return NULL;
   }
   return NULL;
+}
+
+void shadow_expect(uint64_t more) {
+  if (atomic_load_explicit(&expected_more, memory_order_relaxed) != more)
+    atomic_store_explicit(&expected_more, more, memory_order_relaxed);
 }
 
 void shadow_prefetch(uintptr_t p) {
@@ -426,6 +432,14 @@ static void grow(uint64_t s) {
     while (nsc < max_sc && (int64_t)(cap_of(nsc) / 3) < live) nsc++;
     nr = 1 - r;
     if (!reserve(nr)) nr = r, nsc = sc + 1;
+  }
+  if (nr == r) {
+    /* entries the quarantine is known to be about to add: grow once to
+     * hold them at a fill of 3/4, not step by step (each step moves
+     * every entry) */
+    uint64_t more = atomic_load_explicit(&expected_more, memory_order_relaxed);
+    uint64_t want = ((uint64_t)live + more) / 3 * 4;
+    while (more && nsc < max_sc && cap_of(nsc) < want) nsc++;
   }
   if (nsc > max_sc) goto out; /* at the limit: probe longer */
   uint64_t gen = ST_GEN(s) + 1;
