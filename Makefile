@@ -11,7 +11,10 @@ SRCS    := $(wildcard interpose/*.c)
 OBJS    := $(SRCS:interpose/%.c=$(BUILD)/obj/%.o)
 SHIM    := $(BUILD)/libcgoguard.so
 
-.PHONY: all deps test unit integration demo bench lint clean
+.PHONY: all deps test unit integration demo bench lint clean install
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 all: $(SHIM)
 
@@ -59,6 +62,16 @@ demo: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/bench
+
+# The library, the wrappers and the header, for images and hosts:
+#   $(PREFIX)/lib/cgoguard/libcgoguard.so, $(PREFIX)/bin/cgoguard-*,
+#   $(PREFIX)/include/cgoguard.h
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/cgoguard $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include
+	install -m 0755 $(SHIM) $(DESTDIR)$(PREFIX)/lib/cgoguard/libcgoguard.so
+	for s in cgoguard-run cgoguard-exec cgoguard-repro cgoguard-symbolize; do \
+	  [ -f scripts/$$s ] && install -m 0755 scripts/$$s $(DESTDIR)$(PREFIX)/bin/$$s; done; true
+	install -m 0644 include/cgoguard.h $(DESTDIR)$(PREFIX)/include/cgoguard.h
 
 lint:
 	@echo "clang-tidy and cppcheck on interpose/"

@@ -283,6 +283,7 @@ spawn heldthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/heldthreads.c" -o "$BIN/he
 spawn cxx g++ -O0 -g -fno-builtin -Wall -std=c++17 "$SRC/c/cxx.cpp" -o "$BIN/cxx"
 spawn gobugs sh -c "cd '$SRC/go/bugs' && go build -o '$BIN/gobugs' ."
 spawn gook sh -c "cd '$SRC/go/ok' && go build -o '$BIN/gook' ."
+spawn demo sh -c "cd '$ROOT/tests/demo' && go build -o '$BIN/demo' ."
 spawn strbugs gcc "${CFLAGS[@]}" -pthread "$SRC/c/strbugs.c" "$SRC/c/helpers.c" -o "$BIN/strbugs"
 # the same cases built as a hardened distribution builds them: the compiler
 # emits __strcpy_chk, __memcpy_chk, __sprintf_chk ... (=3 also for sizes
@@ -830,6 +831,59 @@ if begin go/fault/null-store-not-ours; then
   [ "$RC" -ne "$prc" ] && bad "exit status $RC under the shim, $prc without"
   [ "$(nreports "$E")" -ne 0 ] && bad "a report for a fault that is not about tracked memory"
   grep -q -E '^\[?signal SIGSEGV: segmentation violation' "$E" || bad "Go's 'signal SIGSEGV' line is missing"
+  finish
+fi
+
+# ------------------------------------------------------------ staging pod
+# The demo launched the way a Kubernetes pod would: the library copied into
+# an image's /usr/local/lib/cgoguard (here: under $OUT/pod), nothing but the
+# container's environment, JSON reports to a mounted volume.
+
+if begin pod/env-only-json-volume; then
+  rm -rf "$OUT/pod"
+  mkdir -p "$OUT/pod/usr/local/lib/cgoguard" "$OUT/pod/var/log/cgoguard"
+  cp "$SHIM" "$OUT/pod/usr/local/lib/cgoguard/libcgoguard.so"
+  RUNID=$((RUNID + 1))
+  O=$OUT/run/$RUNID.out
+  E=$OUT/run/$RUNID.err
+  show "$O" stdout
+  show "$E" stderr
+  { timeout -s KILL "$TIMEOUT" env -i PATH=/usr/bin:/bin \
+      LD_PRELOAD=$OUT/pod/usr/local/lib/cgoguard/libcgoguard.so \
+      CGOGUARD_OPTIONS="mode=neutralize:log_format=json:log_path=$OUT/pod/var/log/cgoguard/%p.json" \
+      "$BIN/demo" >"$O" 2>"$E"; } 2>/dev/null
+  RC=$?
+  [ "$RC" -ne 0 ] && bad "exit status $RC in neutralize mode"
+  grep -q 'the process survived' "$O" || bad "the demo did not survive"
+  lf=$(ls "$OUT"/pod/var/log/cgoguard/*.json 2>/dev/null | head -n 1)
+  if [ -z "$lf" ]; then
+    bad "no JSON log in the mounted directory"
+  else
+    show "$lf" "the pod's log"
+    python3 - "$lf" <<'PY' || bad "the pod's log is not one JSON report per line of the demo's kinds"
+import json, sys
+kinds = set()
+for line in open(sys.argv[1]):
+    kinds.add(json.loads(line).get("kind") or json.loads(line).get("summary"))
+want = {"double-free", "invalid-free", "heap-overread", "heap-overflow", "readonly-write",
+        "null-pointer", "use-after-free", "stack-buffer-overflow"}
+sys.exit(0 if want <= kinds else f"kinds {sorted(kinds)}")
+PY
+  fi
+  grep -q 'ERROR: cgoguard' "$E" && bad "a report went to stderr instead of the volume"
+  finish
+fi
+if begin pod/switch-mode-without-rebuild; then
+  RUNID=$((RUNID + 1))
+  O=$OUT/run/$RUNID.out
+  E=$OUT/run/$RUNID.err
+  show "$E" stderr
+  { timeout -s KILL "$TIMEOUT" env -i PATH=/usr/bin:/bin \
+      LD_PRELOAD=$OUT/pod/usr/local/lib/cgoguard/libcgoguard.so \
+      CGOGUARD_OPTIONS="mode=abort" "$BIN/demo" double-free >"$O" 2>"$E"; } 2>/dev/null
+  RC=$?
+  [ "$RC" -ne 2 ] && bad "exit status $RC with mode=abort, expected 2 (Go after SIGABRT)"
+  check_text_reports "$E" double-free 1
   finish
 fi
 
