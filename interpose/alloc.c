@@ -81,7 +81,7 @@ void cg_release_block(uintptr_t p, uint64_t size) {
     if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return; /* not ours to release */
     if (shadow_erase(e, p, m)) break;
   }
-  heapmap_remove(p); /* nothing to do: the start bit stays for the next block */
+  heapmap_remove(p); /* the start bit stays for the next block here */
   je_free((void *)p);
 }
 

@@ -91,8 +91,14 @@ void heapmap_add(uintptr_t p, uint64_t size) {
 
 bool heapmap_ready(void) { return atomic_load(&state) > 0 || map_levels(); }
 
-/* The block at p has left the table: its start bit stays (see the top). */
-void heapmap_remove(uintptr_t p) { (void)p; }
+/* The block at p has left the table: its start bit stays (see the top).
+ * jemalloc hands the address out again soon (its thread cache is LIFO) and
+ * heapmap_add() then tests the bit: its word, cold after a quarantine's
+ * worth of other frees, is fetched now. */
+void heapmap_remove(uintptr_t p) {
+  if (cg_likely(atomic_load_explicit(&state, memory_order_relaxed) > 0))
+    __builtin_prefetch((const void *)&level[0][(p >> GRAIN_SHIFT) >> 6]);
+}
 
 /* A start bit at s whose block is not in the table: a block gone back to
  * jemalloc (or one about to be inserted).  Clears the bit, then looks again:
