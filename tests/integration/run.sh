@@ -834,6 +834,54 @@ if begin go/fault/null-store-not-ours; then
   finish
 fi
 
+# ---------------------------------------------------------- go test -exec
+
+# gotest FLAGS OPTIONS ARGS...: `go test -exec scripts/cgoguard-exec` in the
+# gotest package, with CGOGUARD_EXEC_FLAGS=FLAGS and CGOGUARD_OPTIONS=OPTIONS.
+gotest() {
+  local flags=$1 opts=$2
+  shift 2
+  RUNID=$((RUNID + 1))
+  O=$OUT/run/$RUNID.out
+  E=$OUT/run/$RUNID.err
+  show "$O" "go test output"
+  (cd "$SRC/go/gotest" && timeout -s KILL "$TIMEOUT" env -u LD_PRELOAD CGOGUARD_EXEC_FLAGS="$flags" \
+     CGOGUARD_OPTIONS="$opts" go test -count=1 -exec "$ROOT/scripts/cgoguard-exec" "$@" . \
+     >"$O" 2>&1 </dev/null)
+  RC=$?
+}
+
+if begin gotest/clean-passes; then
+  gotest "" "" -run TestClean -v
+  [ "$RC" -ne 0 ] && bad "go test exit status $RC for a clean test"
+  grep -q -- '--- PASS: TestClean' "$O" || bad "TestClean did not pass"
+  [ "$(nreports "$O")" -ne 0 ] && bad "a report for a clean test"
+  finish
+fi
+if begin gotest/bug-fails-the-test; then
+  gotest "" "" -run TestDoubleFree
+  [ "$RC" -eq 0 ] && bad "go test passed although the test binary double-freed"
+  check_text_reports "$O" double-free 1
+  grep -q '^SIGABRT: abort' "$O" || bad "no goroutine dump in the test output"
+  grep -q '^FAIL' "$O" || bad "go test did not say FAIL"
+  finish
+fi
+if begin gotest/exec-flags-neutralize; then
+  # go test strips the test binary's symbol table unless told not to
+  gotest "--mode=neutralize --alloc-stacks" "" -ldflags=-s=false -run TestDoubleFree -v
+  [ "$RC" -ne 0 ] && bad "go test exit status $RC with --mode=neutralize"
+  check_text_reports "$O" double-free 1
+  grep -q -E ' in ([^ ]*/)?gotest\.FreeTwice\+' "$O" || bad "the report does not name the Go function gotest.FreeTwice"
+  grep -q -- '--- PASS: TestDoubleFree' "$O" || bad "the neutralized test did not pass"
+  finish
+fi
+if begin gotest/only-the-test-binary-preloaded; then
+  gotest "" "verbosity=1" -run TestClean -v
+  n=$(grep -c 'cgoguard .*: active' "$O")
+  [ "$n" -ne 1 ] && bad "$n cgoguard start-up lines, expected 1 (the test binary only, not the go tool)"
+  finish
+fi
+
 # ------------------------------------------------------------ staging pod
 # The demo launched the way a Kubernetes pod would: the library copied into
 # an image's /usr/local/lib/cgoguard (here: under $OUT/pod), nothing but the
