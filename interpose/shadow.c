@@ -129,24 +129,34 @@ static inline void read_entry(cg_entry *e, uint64_t *k, uint64_t *m) {
   }
 }
 
+/* Maps reservation r (once).  Under a lock: two threads allocating for the
+ * first time at once would race on the sizes computed here. */
+static cg_lock reserve_lock;
+
 static bool reserve(int r) {
   if (atomic_load_explicit(&region[r], memory_order_acquire)) return true;
-  cg_entry *expected = NULL;
-  uint64_t n = reserved_slots;
-  cg_entry *p = NULL;
-  if (!n) { /* first time: smaller where address space is limited */
-    size_classes();
-    for (n = RESERVE_SLOTS; n >= MIN_CAP && !(p = cg_os_alloc(sizeof(cg_entry) * n)); n >>= 2) {}
-    if (!p) return false;
-    int sc = 0;
-    while (cap_of(sc + 1) <= n) sc++;
-    max_sc = sc;
-    reserved_slots = n;
-  } else if (!(p = cg_os_alloc(sizeof(cg_entry) * n))) {
-    return false;
+  cg_lock_acquire(&reserve_lock);
+  bool ok = true;
+  if (!atomic_load_explicit(&region[r], memory_order_acquire)) {
+    uint64_t n = reserved_slots;
+    cg_entry *p = NULL;
+    if (!n) { /* first time: smaller where address space is limited */
+      size_classes();
+      for (n = RESERVE_SLOTS; n >= MIN_CAP && !(p = cg_os_alloc(sizeof(cg_entry) * n)); n >>= 2) {}
+      if (p) {
+        int sc = 0;
+        while (cap_of(sc + 1) <= n) sc++;
+        max_sc = sc;
+        reserved_slots = n;
+      }
+    } else {
+      p = cg_os_alloc(sizeof(cg_entry) * n);
+    }
+    if (p) atomic_store_explicit(&region[r], p, memory_order_release);
+    ok = p != NULL;
   }
-  if (!atomic_compare_exchange_strong(&region[r], &expected, p)) cg_os_free(p, sizeof(cg_entry) * n);
-  return true;
+  cg_lock_release(&reserve_lock);
+  return ok;
 }
 
 static long membarrier(int cmd) {
@@ -468,6 +478,7 @@ void shadow_atfork_parent(void) {
 }
 
 void shadow_atfork_child(void) {
+  cg_lock_release(&reserve_lock); /* a thread gone with the fork may have held it */
   atomic_store(&unregistered_inserters, 0);
   /* membarrier registration belongs to the parent's address space; the
    * child is single-threaded here, so switching to exchanges is safe */
