@@ -19,7 +19,9 @@
 #include <errno.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -55,6 +57,9 @@ static void hand_on(int sig, siginfo_t *si, void *uc, bool fault) {
   sigemptyset(&dfl.sa_mask);
   real_sigaction(sig, &dfl, NULL);
   atomic_store(&o->ours, 0);
+  /* a signal sent with kill/raise has no instruction to run again: send it
+   * once more, now to the default action */
+  if (si->si_code <= 0) syscall(SYS_tgkill, getpid(), cg_gettid(), sig);
 }
 
 /* ---- faults ------------------------------------------------------------- */

@@ -800,6 +800,12 @@ if begin c/fault/null-store-not-ours; then
   [ "$(nreports "$E")" -ne 0 ] && bad "a report for a fault that is not about tracked memory"
   finish
 fi
+if begin c/fault/sent-segv-still-kills; then
+  xrun - "$BIN/cbugs" raise-segv
+  [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139 (a sent SIGSEGV's default action)"
+  [ "$(nreports "$E")" -ne 0 ] && bad "a report for a sent signal"
+  finish
+fi
 if begin c/fault/program-handler-still-runs; then
   xrun - "$BIN/cbugs" literal-store-handled
   check_text_reports "$E" readonly-write 1

@@ -253,6 +253,13 @@ static int case_literal_store_handled(void)
 	return case_literal_store();
 }
 
+/* SIGSEGV sent, not raised by a fault: dies by it, as without the shim. */
+static int case_raise_segv(void)
+{
+	raise(SIGSEGV);
+	return 0;
+}
+
 static int case_ok(void)
 {
 	unsigned long sum = 0;
@@ -294,6 +301,7 @@ int main(int argc, char **argv)
 		{"literal-store", case_literal_store},
 		{"null-store", case_null_store},
 		{"literal-store-handled", case_literal_store_handled},
+		{"raise-segv", case_raise_segv},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);
