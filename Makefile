@@ -1,5 +1,6 @@
 # cgoguard: LD_PRELOAD checker for the C side of cgo programs.
-# `make` builds build/libcgoguard.so; `make test`, `make demo`, `make bench`.
+# `make` builds build/libcgoguard.so; `make test`, `make demo`, `make bench`,
+# `make realworld`, `make fuzz`, `make soak`.
 
 CC      ?= gcc
 BUILD   := build
@@ -11,7 +12,7 @@ SRCS    := $(wildcard interpose/*.c)
 OBJS    := $(SRCS:interpose/%.c=$(BUILD)/obj/%.o)
 SHIM    := $(BUILD)/libcgoguard.so
 
-.PHONY: all deps test unit integration demo bench lint clean install
+.PHONY: all deps test unit integration demo bench lint clean install realworld
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -58,6 +59,12 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/demo
+
+# Debian's cgo packages' own test suites (go-sqlite3, DataDog/zstd, git2go,
+# go-magic), plain and under the shim: each must pass with zero reports.
+realworld: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/realworld
 
 bench: deps
 	@$(MAKE) --no-print-directory all
