@@ -316,6 +316,11 @@ static void describe_access(struct out *o, const struct cg_report *r) {
     return;
   }
   put_hex(o, r->addr);
+  if (r->detail && !r->has_block) {
+    puts_(o, " is not a pointer: ");
+    puts_(o, r->detail);
+    return;
+  }
   if (r->has_block) {
     uint64_t off = r->addr - r->block;
     bool freed = r->kind == CGOGUARD_USE_AFTER_FREE;
@@ -430,6 +435,8 @@ static void what(struct out *o, const struct cg_report *r) {
   puts_(o, r->access == CG_ACC_WRITE ? "WRITE" : "READ");
   if (r->kind == CGOGUARD_NULL_POINTER) {
     puts_(o, " through a NULL argument");
+  } else if (r->action == CG_ACT_SIGNAL && !r->access_size) {
+    puts_(o, " that faulted");
   } else if (r->access_size) {
     puts_(o, " of ");
     put_bytes(o, r->access_size);

@@ -84,7 +84,17 @@ static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc) {
   };
   struct cg_block b;
   struct cg_ptr_info info;
-  if (a >= 4096 && block_near(a, &b)) {
+  if (sig == SIGSEGV && si->si_code == SI_KERNEL) {
+    /* a general-protection fault has no address; a register holding the
+     * freed-block fill says a pointer was read from a freed block */
+    const uint64_t poison = 0xf5f5f5f5f5f5f5f5ull;
+    bool found = false;
+    for (int i = 0; i < NGREG && !found; i++)
+      found = i != REG_RIP && (uint64_t)uc->uc_mcontext.gregs[i] == poison;
+    if (!found) return;
+    r.kind = CGOGUARD_USE_AFTER_FREE, r.addr = (uintptr_t)poison, r.access_size = 0;
+    r.detail = "a pointer read from a freed block (its 0xf5 fill) was dereferenced";
+  } else if (a >= 4096 && block_near(a, &b)) {
     bool freed = cg_meta_state(b.meta) != CG_ST_LIVE;
     if (!freed && a - b.start < b.size) return; /* inside a live block: not a bounds bug */
     r.kind = freed ? CGOGUARD_USE_AFTER_FREE

@@ -806,6 +806,13 @@ if begin c/fault/sent-segv-still-kills; then
   [ "$(nreports "$E")" -ne 0 ] && bad "a report for a sent signal"
   finish
 fi
+if begin c/fault/poison-pointer-explained; then
+  xrun - "$BIN/cbugs" poison-deref
+  check_text_reports "$E" use-after-free 1
+  grep -q 'a pointer read from a freed block' "$E" || bad "the report does not explain the 0xf5 pointer"
+  [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139"
+  finish
+fi
 if begin c/fault/program-handler-still-runs; then
   xrun - "$BIN/cbugs" literal-store-handled
   check_text_reports "$E" readonly-write 1

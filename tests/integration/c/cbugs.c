@@ -260,6 +260,20 @@ static int case_raise_segv(void)
 	return 0;
 }
 
+/* A pointer read out of a freed block (its 0xf5 fill) and dereferenced: a
+ * general-protection fault with no address, explained by the fill. */
+struct node { struct node *next; int v; };
+
+static int case_poison_deref(void)
+{
+	struct node **box = h_malloc(sizeof *box);
+	*box = h_malloc(sizeof **box);
+	(*box)->v = 1;
+	h_free(box);
+	struct node *volatile n = *box;
+	return n->v;
+}
+
 static int case_ok(void)
 {
 	unsigned long sum = 0;
@@ -302,6 +316,7 @@ int main(int argc, char **argv)
 		{"null-store", case_null_store},
 		{"literal-store-handled", case_literal_store_handled},
 		{"raise-segv", case_raise_segv},
+		{"poison-deref", case_poison_deref},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);
