@@ -12,7 +12,7 @@ SRCS    := $(wildcard interpose/*.c)
 OBJS    := $(SRCS:interpose/%.c=$(BUILD)/obj/%.o)
 SHIM    := $(BUILD)/libcgoguard.so
 
-.PHONY: all deps test unit integration demo bench lint clean install realworld
+.PHONY: all deps test unit integration demo bench lint clean install realworld fuzz soak
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -65,6 +65,17 @@ demo: deps
 realworld: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/realworld
+
+# libFuzzer targets (clang): options parser, printf format walker, pointer
+# classifier, FUZZ_SECONDS each (default 60)
+fuzz:
+	@scripts/fuzz
+
+# 64 goroutines of C allocations and string calls for SOAK_SECONDS (default
+# 60) under the shim: no report, RSS flat after warm-up
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/soak
 
 bench: deps
 	@$(MAKE) --no-print-directory all

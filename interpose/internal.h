@@ -39,6 +39,7 @@ struct cg_tls {
   unsigned inserts;   /* table inserts by this thread, to pace growth checks */
   int exiting;        /* thread-exit destructors ran: take no new record */
   uintptr_t fault_pc; /* reporting a fault: the stack starts at this pc */
+  int in_quarantine;  /* inside quarantine_push (a signal handler's free must not nest) */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));

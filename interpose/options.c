@@ -26,7 +26,8 @@ static void say(int fd, const char *a, const char *b, size_t blen, const char *c
   const char *parts[3] = {a, b, c};
   size_t lens[3] = {cg_strlen(a), blen, cg_strlen(c)};
   for (int i = 0; i < 3; i++)
-    for (size_t j = 0; j < lens[i] && n < sizeof line - 2; j++) line[n++] = parts[i][j];
+    for (size_t j = 0; j < lens[i] && n < sizeof line - 2; j++) /* one line, whatever the input */
+      line[n++] = (unsigned char)parts[i][j] < 0x20 ? '?' : parts[i][j];
   line[n++] = '\n';
   if (fd >= 0) {
     ssize_t w = write(fd, line, n);

@@ -128,7 +128,19 @@ static void flush(struct qbatch *b) {
   release_batches(evicted);
 }
 
+static void push(uintptr_t p, uint64_t size, uint32_t free_site);
+
 void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site) {
+  /* A signal handler's free that interrupted this thread's own push (its
+   * batch half-updated, or Q.lock held): the block stays marked freed and
+   * is never handed back, one block lost instead of a deadlock */
+  if (cg_unlikely(cg_tls.in_quarantine)) return;
+  cg_tls.in_quarantine = 1;
+  push(p, size, free_site);
+  cg_tls.in_quarantine = 0;
+}
+
+static void push(uintptr_t p, uint64_t size, uint32_t free_site) {
   uint64_t cost = block_cost(size);
   struct cg_thread *t = cg_thread_self();
   struct qbatch *b = t ? atomic_load_explicit(&t->batch, memory_order_relaxed) : NULL;

@@ -4,6 +4,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -100,6 +104,21 @@ static void say_stderr(const char *a, const char *b, const char *c) {
   (void)w;
 }
 
+/* The log's file, to notice a program that closed the shim's descriptor
+ * and got the same number back for a file of its own. */
+static dev_t log_dev;
+static ino_t log_ino;
+
+static void remember_log(void) {
+  struct stat st;
+  if (fstat(log_fd, &st) == 0) log_dev = st.st_dev, log_ino = st.st_ino;
+}
+
+static bool log_is_ours(void) {
+  struct stat st;
+  return fstat(log_fd, &st) == 0 && st.st_dev == log_dev && st.st_ino == log_ino;
+}
+
 /* Opens (or, in a forked child with %p in the path, reopens) the log.
  * stderr is dup'ed so a program that closes fd 2 still gets its reports. */
 void cg_log_open(void) {
@@ -124,6 +143,7 @@ void cg_log_open(void) {
     if (had >= 0 && had != 2) close(had);
     log_fd = fd;
   }
+  remember_log();
   if (cg_opt.verbosity >= 1) {
     char line[256];
     struct out o = {line, 0, sizeof line};
@@ -141,12 +161,36 @@ void cg_log_open(void) {
 }
 
 void cg_log_line(const char *s, size_t n) {
+  if (log_fd < 0) return;
+  if (!log_is_ours()) { /* never write into the program's own file */
+    if (log_fd != 2 && fcntl(log_fd, F_GETFD) >= 0 && !cg_streq(cg_opt.log_path, "stderr")) return;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+    if (fd < 0) return;
+    log_fd = fd;
+    remember_log();
+  }
+  /* a closed pipe must not kill the program with SIGPIPE: drop the report */
+  sigset_t pipe, old, pending;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE);
+  bool broken = false;
   while (n > 0) {
     ssize_t w = write(log_fd, s, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return; /* full disk or closed pipe: drop, never hang */
+    if (w <= 0) { /* full disk or closed pipe: drop, never hang */
+      broken = w < 0 && errno == EPIPE;
+      break;
+    }
     s += w, n -= (size_t)w;
   }
+  if (broken && !was_pending) {
+    struct timespec zero = {0, 0};
+    sigtimedwait(&pipe, NULL, &zero); /* the SIGPIPE our write raised */
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 /* ---- report body -------------------------------------------------------- */

@@ -191,15 +191,17 @@ static inline bool still_there(const struct cg_block *c) {
          atomic_load_explicit(&c->entry->meta, memory_order_acquire) == c->meta;
 }
 
+/* A signal handler's call can land between the reads of an entry or in
+ * the middle of an update: check a copy, whole (its size must be its
+ * meta's), never the entry in place. */
+static inline bool recent_hit(int i, uintptr_t a, struct cg_block *b) {
+  *b = recent[i];
+  return b->entry && a - b->start < b->size && b->size == cg_block_size(b->start, b->meta) &&
+         still_there(b);
+}
+
 static inline bool block_of(uintptr_t a, struct cg_block *b) {
-  if (a - recent[0].start < recent[0].size && still_there(&recent[0])) {
-    *b = recent[0];
-    return true;
-  }
-  if (a - recent[1].start < recent[1].size && still_there(&recent[1])) {
-    *b = recent[1];
-    return true;
-  }
+  if (recent_hit(0, a, b) || recent_hit(1, a, b)) return true;
   if (!cg_heap_block(a, b)) return false;
   if (cg_meta_state(b->meta) == CG_ST_LIVE) recent[1] = recent[0], recent[0] = *b;
   return true;
@@ -332,10 +334,10 @@ static inline uint64_t check_write(const char *fn, int arg, void *p, size_t n) {
 CG_EXPORT size_t strlen(const char *s) {
   if (PASS_THROUGH()) return REAL(strlen)(s);
   /* the hot case inline: the last block used, terminated inside */
-  const struct cg_block *c = &recent[0];
+  struct cg_block c;
   uintptr_t a = (uintptr_t)s;
-  if (cg_likely(a - c->start < c->size) && still_there(c)) {
-    uint64_t left = c->start + c->size - a;
+  if (cg_likely(recent_hit(0, a, &c))) {
+    uint64_t left = c.start + c.size - a;
     size_t n = REAL(strnlen)(s, left);
     if (cg_likely(n < left)) return n;
   }

@@ -19,13 +19,13 @@ static void release_reserve() {
 
 int main() {
   try {
-    char *p = new char[(size_t)1 << 44];  // 16 TiB
-    std::printf("new 16 TiB: returned %p\n", (void *)p);
+    char *p = new char[(size_t)1 << 48];  // 256 TiB
+    std::printf("new 256 TiB: returned %p\n", (void *)p);
   } catch (const std::bad_alloc &) {
-    std::printf("new 16 TiB: bad_alloc\n");
+    std::printf("new 256 TiB: bad_alloc\n");
   }
-  char *q = new (std::nothrow) char[(size_t)1 << 44];
-  std::printf("nothrow new 16 TiB: %s\n", q ? "a block" : "nullptr");
+  char *q = new (std::nothrow) char[(size_t)1 << 48];
+  std::printf("nothrow new 256 TiB: %s\n", q ? "a block" : "nullptr");
   // fill memory under the limit until new throws
   std::vector<char *> blocks;
   blocks.reserve(1 << 16);
@@ -48,7 +48,7 @@ int main() {
   reserve = new char[1 << 20]; // (jemalloc under RLIMIT_AS: no larger range after the fill)
   std::set_new_handler(release_reserve);
   try {
-    char *p = new char[(size_t)1 << 44];
+    char *p = new char[(size_t)1 << 48];
     std::printf("new with handler: returned %p\n", (void *)p);
   } catch (const std::bad_alloc &) {
     std::printf("new with handler: bad_alloc after %d handler calls\n", handler_calls);

@@ -499,6 +499,9 @@ static int case_close_all(const char *dir) {
 
 /* ---- out of memory ------------------------------------------------------------- */
 
+/* Sizes past the 47-bit address space (256 TiB): no allocator can return
+ * them, whatever its overcommit policy (jemalloc maps with MAP_NORESERVE,
+ * so 1 TiB can succeed without a ulimit). */
 static int case_oom(bool fill) {
   static void *blocks[1 << 16];
   size_t n = 0;
@@ -513,8 +516,8 @@ static int case_oom(bool fill) {
     say("malloc: %zu MiB, then %s errno=%s", n, n < sizeof blocks / sizeof *blocks ? "NULL" : "no NULL",
       err == ENOMEM ? "ENOMEM" : strerror(err));
   errno = 0;
-  void *p = calloc(1 << 20, 1 << 20);
-  say("calloc 1 TiB: %s errno=%s", p ? "a block" : "NULL", errno == ENOMEM ? "ENOMEM" : strerror(errno));
+  void *p = calloc(1 << 24, 1 << 24);
+  say("calloc 256 TiB: %s errno=%s", p ? "a block" : "NULL", errno == ENOMEM ? "ENOMEM" : strerror(errno));
   errno = 0;
   p = calloc(SIZE_MAX / 2, 4);
   say("calloc overflow: %s errno=%s", p ? "a block" : "NULL", errno == ENOMEM ? "ENOMEM" : strerror(errno));
@@ -524,17 +527,17 @@ static int case_oom(bool fill) {
   char *s = malloc(32);
   strcpy(s, "kept across a failed realloc");
   errno = 0;
-  char *r = realloc(s, (size_t)1 << 42);
-  say("realloc 4 TiB: %s errno=%s old block %s", r ? "a block" : "NULL",
+  char *r = realloc(s, (size_t)1 << 48);
+  say("realloc 256 TiB: %s errno=%s old block %s", r ? "a block" : "NULL",
       errno == ENOMEM ? "ENOMEM" : strerror(errno),
       !r && strcmp(s, "kept across a failed realloc") == 0 ? "intact" : "changed");
   free(r ? r : s);
   void *al = NULL;
-  int rc = posix_memalign(&al, 4096, (size_t)1 << 42);
-  say("posix_memalign 4 TiB: %s", rc == ENOMEM ? "ENOMEM" : strerror(rc));
+  int rc = posix_memalign(&al, 4096, (size_t)1 << 48);
+  say("posix_memalign 256 TiB: %s", rc == ENOMEM ? "ENOMEM" : strerror(rc));
   errno = 0;
-  p = aligned_alloc(64, (size_t)1 << 42);
-  say("aligned_alloc 4 TiB: %s errno=%s", p ? "a block" : "NULL", errno == ENOMEM ? "ENOMEM" : strerror(errno));
+  p = aligned_alloc(64, (size_t)1 << 48);
+  say("aligned_alloc 256 TiB: %s errno=%s", p ? "a block" : "NULL", errno == ENOMEM ? "ENOMEM" : strerror(errno));
   for (size_t i = 0; i < n; i++) free(blocks[i]);
   /* memory is back: allocations work again (1 MiB, the size freed: under
    * RLIMIT_AS jemalloc keeps the address space it had and may not find a
