@@ -26,6 +26,7 @@
 #define cg_unlikely(x) __builtin_expect(!!(x), 0)
 #define CG_NOINLINE __attribute__((noinline))
 #define CG_COLD __attribute__((cold, noinline))
+#define CG_HOT inline __attribute__((always_inline)) /* hot path: no call */
 
 /* ---- per-thread state (initial-exec TLS: no allocation on access) ------- */
 

@@ -194,13 +194,13 @@ static inline bool still_there(const struct cg_block *c) {
 /* A signal handler's call can land between the reads of an entry or in
  * the middle of an update: check a copy, whole (its size must be its
  * meta's), never the entry in place. */
-static inline bool recent_hit(int i, uintptr_t a, struct cg_block *b) {
+static CG_HOT bool recent_hit(int i, uintptr_t a, struct cg_block *b) {
   *b = recent[i];
   return b->entry && a - b->start < b->size && b->size == cg_block_size(b->start, b->meta) &&
          still_there(b);
 }
 
-static inline bool block_of(uintptr_t a, struct cg_block *b) {
+static CG_HOT bool block_of(uintptr_t a, struct cg_block *b) {
   if (recent_hit(0, a, b) || recent_hit(1, a, b)) return true;
   if (!cg_heap_block(a, b)) return false;
   if (cg_meta_state(b->meta) == CG_ST_LIVE) recent[1] = recent[0], recent[0] = *b;
