@@ -375,7 +375,7 @@ static void describe_access(struct out *o, const struct cg_report *r) {
     put_dec(o, (int64_t)r->size);
     puts_(o, "-byte block at ");
     put_hex(o, r->block);
-    puts_(o, "; the call would ");
+    puts_(o, r->action == CG_ACT_SIGNAL ? "; the faulting instruction would " : "; the call would ");
     puts_(o, verb);
     if (r->access_size) {
       puts_(o, " ");

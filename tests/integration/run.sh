@@ -813,6 +813,15 @@ if begin c/fault/poison-pointer-explained; then
   [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139"
   finish
 fi
+if begin c/fault/read-past-block-explained; then
+  xrun - "$BIN/cbugs" read-past-end
+  check_text_reports "$E" heap-overread 1
+  grep -q -E 'is 0 bytes past the end of a live 1048576-byte block' "$E" ||
+    bad "the report does not name the block the read ran past"
+  grep -A1 '^block allocated at:' "$E" | grep -q '^    #0 ' || bad "no allocation site"
+  [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139"
+  finish
+fi
 if begin c/fault/program-handler-still-runs; then
   xrun - "$BIN/cbugs" literal-store-handled
   check_text_reports "$E" readonly-write 1

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -274,6 +275,19 @@ static int case_poison_deref(void)
 	return n->v;
 }
 
+/* A read one byte past a 1 MiB block whose next page is made inaccessible:
+ * a SIGSEGV just past a live block, explained with the block. */
+static int case_read_past_end(void)
+{
+	size_t n = 1u << 20;
+	char *p = aligned_alloc(4096, n);
+	memset(p, 'x', n);
+	if (mprotect(p + n, 4096, PROT_NONE) != 0)
+		return 3;
+	volatile char c = p[n];
+	return c;
+}
+
 static int case_ok(void)
 {
 	unsigned long sum = 0;
@@ -317,6 +331,7 @@ int main(int argc, char **argv)
 		{"literal-store-handled", case_literal_store_handled},
 		{"raise-segv", case_raise_segv},
 		{"poison-deref", case_poison_deref},
+		{"read-past-end", case_read_past_end},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);
