@@ -35,38 +35,8 @@ mkdir -p "$OUT/run" "$OUT/tmp" "$OUT/bin" "$OUT/build-logs"
 
 # ---------------------------------------------------------------- reporting
 
-TNAME=
-REASONS=()
-SHOW=()
-
-begin() { # NAME: starts a test; returns 1 when ITEST_FILTER excludes it
-  TNAME=$1
-  REASONS=()
-  SHOW=()
-  [ -z "$FILTER" ] || [[ $TNAME =~ $FILTER ]]
-}
-bad() { REASONS+=("$1"); }
-show() { SHOW+=("$1" "$2"); }
-finish() {
-  if [ ${#REASONS[@]} -eq 0 ]; then
-    echo "PASS $TNAME"
-    npass=$((npass + 1))
-  else
-    local IFS=';'
-    echo "FAIL $TNAME: ${REASONS[*]}"
-    unset IFS
-    local i
-    for ((i = 0; i < ${#SHOW[@]}; i += 2)); do
-      if [ -s "${SHOW[i]}" ]; then
-        echo "    --- ${SHOW[i+1]} (first 20 lines):"
-        head -n 20 "${SHOW[i]}" | cut -c1-300 | sed 's/^/    | /'
-      else
-        echo "    --- ${SHOW[i+1]}: (empty)"
-      fi
-    done
-    nfail=$((nfail + 1))
-  fi
-}
+# shellcheck source=harness.sh
+. "$HERE/harness.sh"
 
 # ------------------------------------------------------------------ running
 

@@ -39,53 +39,8 @@ LOGS=$OUT/logs
 
 # ---------------------------------------------------------------- reporting
 
-TNAME=
-REASONS=()
-SHOW=()
-NOTE=
-
-# begin NAME: starts a test; returns 1 (skip) when ITEST_FILTER excludes it.
-begin() {
-  TNAME=$1
-  REASONS=()
-  SHOW=()
-  NOTE=
-  if [ -n "$FILTER" ] && ! [[ $TNAME =~ $FILTER ]]; then
-    return 1
-  fi
-  # ITEST_SKIP=regex leaves tests out (make test: the known-open ones)
-  if [ -n "${ITEST_SKIP:-}" ] && [[ $TNAME =~ $ITEST_SKIP ]]; then
-    return 1
-  fi
-  return 0
-}
-
-# bad REASON: records a failed check of the current test.
-bad() { REASONS+=("$1"); }
-
-# show FILE LABEL: the file is printed (first 20 lines) if the test fails.
-show() { SHOW+=("$1" "$2"); }
-
-finish() {
-  if [ ${#REASONS[@]} -eq 0 ]; then
-    echo "PASS $TNAME${NOTE:+ ($NOTE)}"
-    npass=$((npass + 1))
-  else
-    local IFS=';'
-    echo "FAIL $TNAME: ${REASONS[*]}"
-    unset IFS
-    local i
-    for ((i = 0; i < ${#SHOW[@]}; i += 2)); do
-      if [ -s "${SHOW[i]}" ]; then
-        echo "    --- ${SHOW[i+1]} (first 20 lines):"
-        head -n 20 "${SHOW[i]}" | cut -c1-300 | sed 's/^/    | /'
-      else
-        echo "    --- ${SHOW[i+1]}: (empty)"
-      fi
-    done
-    nfail=$((nfail + 1))
-  fi
-}
+# shellcheck source=harness.sh
+. "$HERE/harness.sh"
 
 # ------------------------------------------------------------------ running
 

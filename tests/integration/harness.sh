@@ -1,0 +1,53 @@
+# The integration suites' shared test bookkeeping (sourced by run.sh,
+# robust.sh, symbolize.sh and repro.sh): each test is begin NAME ... finish,
+# printing "PASS name" or "FAIL name: reasons" with the files it showed.
+# The caller sets FILTER (ITEST_FILTER) and counts npass/nfail.
+
+TNAME=
+REASONS=()
+SHOW=()
+NOTE=
+
+# begin NAME: starts a test; returns 1 (skip) when ITEST_FILTER excludes it
+# or ITEST_SKIP (a regex: known-open tests) matches it.
+begin() {
+  TNAME=$1
+  REASONS=()
+  SHOW=()
+  NOTE=
+  if [ -n "${FILTER:-}" ] && ! [[ $TNAME =~ $FILTER ]]; then
+    return 1
+  fi
+  if [ -n "${ITEST_SKIP:-}" ] && [[ $TNAME =~ $ITEST_SKIP ]]; then
+    return 1
+  fi
+  return 0
+}
+
+# bad REASON: records a failed check of the current test.
+bad() { REASONS+=("$1"); }
+
+# show FILE LABEL: the file is printed (first 20 lines) if the test fails.
+show() { SHOW+=("$1" "$2"); }
+
+# finish: PASS (with NOTE, when a test set one) or FAIL and what it showed.
+finish() {
+  if [ ${#REASONS[@]} -eq 0 ]; then
+    echo "PASS $TNAME${NOTE:+ ($NOTE)}"
+    npass=$((npass + 1))
+  else
+    local IFS=';'
+    echo "FAIL $TNAME: ${REASONS[*]}"
+    unset IFS
+    local i
+    for ((i = 0; i < ${#SHOW[@]}; i += 2)); do
+      if [ -s "${SHOW[i]}" ]; then
+        echo "    --- ${SHOW[i+1]} (first 20 lines):"
+        head -n 20 "${SHOW[i]}" | cut -c1-300 | sed 's/^/    | /'
+      else
+        echo "    --- ${SHOW[i+1]}: (empty)"
+      fi
+    done
+    nfail=$((nfail + 1))
+  fi
+}
