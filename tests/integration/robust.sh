@@ -44,47 +44,7 @@ LOGS=$OUT/logs
 
 # ------------------------------------------------------------------ running
 
-RUNID=0
-RC=0
-O= # stdout file of the last run
-E= # stderr file of the last run
-LIMIT_KB= # when set: ulimit -v for the next run
-
-# xrun OPTIONS CMD...: runs CMD under the shim with CGOGUARD_OPTIONS=OPTIONS
-# (unset when OPTIONS is "-"); sets RC, $O and $E.  The run is killed after
-# $TIMEOUT seconds (RC 137, and the test fails as a hang).
-xrun() {
-  local opts=$1
-  shift
-  RUNID=$((RUNID + 1))
-  O=$OUT/run/$RUNID.out
-  E=$OUT/run/$RUNID.err
-  local envopts=(env -u GOTRACEBACK -u CGOGUARD_OPTIONS LD_PRELOAD="$SHIM")
-  [ "$opts" != "-" ] && envopts+=(CGOGUARD_OPTIONS="$opts")
-  # (the braces keep bash's "Aborted" job notice out of the suite's output)
-  {
-    (
-      [ -n "$LIMIT_KB" ] && ulimit -v "$LIMIT_KB"
-      exec timeout -s KILL "$TIMEOUT" "${envopts[@]}" "$@" >"$O" 2>"$E" </dev/null
-    )
-  } 2>/dev/null
-  RC=$?
-  show "$O" "stdout"
-  show "$E" "stderr"
-  [ "$RC" -eq 137 ] && bad "killed after ${TIMEOUT}s (hang?)"
-  return 0
-}
-
-# prun CMD...: the same without the shim.
-prun() {
-  RUNID=$((RUNID + 1))
-  O=$OUT/run/$RUNID.out
-  E=$OUT/run/$RUNID.err
-  { timeout -s KILL "$TIMEOUT" env -u GOTRACEBACK -u CGOGUARD_OPTIONS -u LD_PRELOAD \
-    "$@" >"$O" 2>"$E" </dev/null; } 2>/dev/null
-  RC=$?
-  return 0
-}
+# (xrun and prun: harness.sh)
 
 # nreports FILE: text report headers plus JSON reports in FILE.
 nreports() {

@@ -36,41 +36,7 @@ mkdir -p "$OUT/run" "$OUT/logs" "$OUT/build-logs"
 
 # ------------------------------------------------------------------ running
 
-RUNID=0
-RC=0
-O= # stdout file of the last run
-E= # stderr file of the last run
-IN=/dev/null
-
-# xrun OPTIONS CMD...: runs CMD under the shim with CGOGUARD_OPTIONS=OPTIONS
-# (unset when OPTIONS is "-"); sets RC, $O and $E.
-xrun() {
-  local opts=$1
-  shift
-  RUNID=$((RUNID + 1))
-  O=$OUT/run/$RUNID.out
-  E=$OUT/run/$RUNID.err
-  local envopts=(env -u GOTRACEBACK -u CGOGUARD_OPTIONS LD_PRELOAD="$SHIM")
-  [ "$opts" != "-" ] && envopts+=(CGOGUARD_OPTIONS="$opts")
-  # (the braces keep bash's "Aborted" job notice out of the suite's output)
-  { timeout -s KILL "$TIMEOUT" "${envopts[@]}" "$@" >"$O" 2>"$E" <"$IN"; } 2>/dev/null
-  RC=$?
-  show "$O" "stdout"
-  show "$E" "stderr"
-  [ "$RC" -eq 137 ] && bad "killed (timeout ${TIMEOUT}s?)"
-  return 0
-}
-
-# prun CMD...: the same without the shim.
-prun() {
-  RUNID=$((RUNID + 1))
-  O=$OUT/run/$RUNID.out
-  E=$OUT/run/$RUNID.err
-  { timeout -s KILL "$TIMEOUT" env -u GOTRACEBACK -u CGOGUARD_OPTIONS -u LD_PRELOAD \
-    "$@" >"$O" 2>"$E" <"$IN"; } 2>/dev/null
-  RC=$?
-  return 0
-}
+# (xrun and prun: harness.sh)
 
 # nreports FILE: number of text report headers in FILE.
 nreports() { grep -c 'ERROR: cgoguard:' "$1" 2>/dev/null || true; }
