@@ -773,6 +773,11 @@ if begin go/fault/literal-store-explained; then
   go_callers "$E" '_cgo_[0-9a-f]+_Cfunc_store_literal' 'main\.main'
   finish
 fi
+if begin go/fault/nil-panics-recovered-same-as-plain; then
+  same_as_plain "$BIN/gook" recover-nil
+  grep -q '^recovered 100$' "$O" || bad "not every nil dereference was recovered"
+  finish
+fi
 if begin go/fault/null-store-not-ours; then
   prun "$BIN/gobugs" null-store
   prc=$RC

@@ -95,8 +95,30 @@ func mallocs() {
 	C.free(unsafe.Pointer(w))
 }
 
+type node struct{ x int }
+
+//go:noinline
+func deref(p *node) int { return p.x }
+
+// Go's nil checks fault on purpose and recover(): the shim's SIGSEGV
+// handler must hand them to Go untouched, many times over.
+func recoverNil() {
+	n := 0
+	for i := 0; i < 100; i++ {
+		func() {
+			defer func() {
+				if e := recover(); e != nil {
+					n++
+				}
+			}()
+			deref(nil)
+		}()
+	}
+	fmt.Println("recovered", n)
+}
+
 func main() {
-	cases := map[string]func(){"goroutines": goroutines, "mallocs": mallocs}
+	cases := map[string]func(){"goroutines": goroutines, "mallocs": mallocs, "recover-nil": recoverNil}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
 		fmt.Fprintln(os.Stderr, "usage: ok goroutines|mallocs")
 		os.Exit(64)
