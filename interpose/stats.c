@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include "internal.h"

@@ -54,11 +54,28 @@ void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
   describe(pc, f, &bias);
 }
 
-static bool in_shim(uintptr_t pc) {
-  static uintptr_t base;
-  Dl_info di;
-  if (!base && dladdr((void *)&in_shim, &di)) base = (uintptr_t)di.dli_fbase;
-  return dladdr((void *)pc, &di) && (uintptr_t)di.dli_fbase == base;
+
+/* ---- the shim's own code ----------------------------------------------- */
+
+static uintptr_t shim_text_lo, shim_text_hi;
+
+static int find_shim_text(struct dl_phdr_info *info, size_t size, void *arg) {
+  (void)size;
+  uintptr_t a = (uintptr_t)arg;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a - lo < ph->p_memsz) {
+      shim_text_lo = lo, shim_text_hi = lo + ph->p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+bool cg_pc_in_shim(uintptr_t pc) {
+  if (cg_unlikely(!shim_text_hi)) dl_iterate_phdr(find_shim_text, (void *)(uintptr_t)&cg_pc_in_shim);
+  return pc - shim_text_lo < shim_text_hi - shim_text_lo;
 }
 
 /* ---- Go frames past the cgo boundary ------------------------------------ */
@@ -146,7 +163,7 @@ int cg_unwind_pcs(uintptr_t *pcs, int max) {
       if (ip != cg_tls.fault_pc) continue;
       skipping = false;
     }
-    if (skipping && in_shim(ip)) continue;
+    if (skipping && cg_pc_in_shim(ip)) continue;
     skipping = false;
     pcs[n++] = ip;
     if (unw_get_reg(&cur, UNW_X86_64_RBP, &bp) != 0) bp = 0;
@@ -160,39 +177,13 @@ void cg_describe_frame(uintptr_t pc, struct cg_frame *f) { name_pc(pc, f); }
 
 /* ---- whole allocation and free stacks (alloc_stacks=1) ------------------- */
 
-static uintptr_t shim_text_lo, shim_text_hi;
-
-static int find_shim_text(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  uintptr_t a = (uintptr_t)arg;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a - lo < ph->p_memsz) {
-      shim_text_lo = lo, shim_text_hi = lo + ph->p_memsz;
-      return 1;
-    }
-  }
-  return 0;
-}
-
-bool cg_pc_in_shim(uintptr_t pc) {
-  if (cg_unlikely(!shim_text_hi)) dl_iterate_phdr(find_shim_text, (void *)(uintptr_t)&cg_pc_in_shim);
-  return pc - shim_text_lo < shim_text_hi - shim_text_lo;
-}
-
 /* The depot id of the current stack (C frames by the cached CFA rules,
  * then Go's frame-pointer chain), the shim's own frames left out. */
 uint32_t cg_stack_site(uintptr_t ret) {
-  if (cg_unlikely(!shim_text_hi)) {
-    cg_tls.depth++;
-    cg_pc_in_shim(0);
-    cg_tls.depth--;
-  }
   uintptr_t pcs[256 + 16], bp;
   int max = cg_opt.stack_depth, n = cg_fast_backtrace(pcs, max + 16, &bp);
   int skip = 0;
-  while (skip < n && pcs[skip] - shim_text_lo < shim_text_hi - shim_text_lo) skip++;
+  while (skip < n && cg_pc_in_shim(pcs[skip])) skip++;
   if (skip == n) return cg_site_here(ret); /* nothing walkable past the shim */
   if (bp && n < max + 16 && in_go_text(pcs[n - 1])) {
     cg_tls.depth++;
