@@ -97,3 +97,38 @@ prun() {
   RC=$?
   return 0
 }
+
+# ----------------------------------------------------------------- building
+
+bpids=()
+bnames=()
+
+# spawn NAME CMD...: builds $BIN/NAME in the background, output in
+# $OUT/build-logs/NAME.log.
+spawn() {
+  local name=$1
+  shift
+  rm -f "$BIN/$name"
+  ("$@" >"$OUT/build-logs/$name.log" 2>&1) &
+  bpids+=($!)
+  bnames+=("$name")
+}
+
+# wait_builds: one test per spawned build ("build/NAME"): it passed and
+# left an executable $BIN/NAME.
+wait_builds() {
+  local i brc
+  for i in "${!bpids[@]}"; do
+    wait "${bpids[i]}"
+    brc=$?
+    if begin "build/${bnames[i]}"; then
+      if [ "$brc" -ne 0 ] || [ ! -x "$BIN/${bnames[i]}" ]; then
+        bad "build failed (status $brc)"
+        show "$OUT/build-logs/${bnames[i]}.log" "build log"
+      fi
+      finish
+    fi
+  done
+  bpids=()
+  bnames=()
+}

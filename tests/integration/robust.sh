@@ -87,31 +87,11 @@ BIN=$OUT/bin
 export GOCACHE="$ROOT/build/gocache" GO111MODULE=off GOFLAGS="" CGO_ENABLED=1
 CFLAGS=(-O0 -g -fno-builtin -Wall -Wno-free-nonheap-object -Wno-alloc-size-larger-than -I"$ROOT/include")
 
-bpids=()
-bnames=()
-spawn() {
-  local name=$1
-  shift
-  rm -f "$BIN/$name"
-  ("$@" >"$OUT/build-logs/$name.log" 2>&1) &
-  bpids+=($!)
-  bnames+=("$name")
-}
 spawn robust gcc "${CFLAGS[@]}" -pthread "$SRC/robust.c" -o "$BIN/robust" -ldl
 spawn libdl_alloc.so gcc "${CFLAGS[@]}" -fPIC -shared "$SRC/dllib.c" -o "$BIN/libdl_alloc.so"
 spawn oomxx g++ -O0 -g -Wall -std=c++17 "$SRC/oomxx.cpp" -o "$BIN/oomxx"
 spawn robustgo sh -c "cd '$SRC/go' && CGO_CFLAGS='-O0 -g -I$ROOT/include' go build -o '$BIN/robustgo' ."
-for i in "${!bpids[@]}"; do
-  wait "${bpids[i]}"
-  brc=$?
-  if begin "build/${bnames[i]}"; then
-    if [ "$brc" -ne 0 ] || [ ! -e "$BIN/${bnames[i]}" ]; then
-      bad "build failed (status $brc)"
-      show "$OUT/build-logs/${bnames[i]}.log" "build log"
-    fi
-    finish
-  fi
-done
+wait_builds
 
 if [ ! -f "$SHIM" ]; then
   begin "shim"

@@ -186,22 +186,6 @@ mkdir -p "$BIN"
 CFLAGS=(-O0 -g -fno-builtin -Wall -Wno-free-nonheap-object -I"$SRC/c")
 export GOCACHE="$ROOT/build/gocache" GO111MODULE=off GOFLAGS="" CGO_ENABLED=1
 
-build_c() { # name: log in build-logs
-  local name=$1
-  shift
-  "$@" >"$OUT/build-logs/$name.log" 2>&1
-}
-
-bpids=()
-bnames=()
-spawn() {
-  local name=$1
-  shift
-  rm -f "$BIN/$name"
-  (build_c "$name" "$@") &
-  bpids+=($!)
-  bnames+=("$name")
-}
 spawn cbugs gcc "${CFLAGS[@]}" "$SRC/c/cbugs.c" "$SRC/c/helpers.c" -o "$BIN/cbugs"
 spawn capi gcc "${CFLAGS[@]}" "$SRC/c/capi.c" "$SRC/c/helpers.c" -o "$BIN/capi"
 spawn cstats gcc "${CFLAGS[@]}" "$SRC/c/cstats.c" "$SRC/c/helpers.c" -o "$BIN/cstats"
@@ -223,17 +207,7 @@ done
 # Go cannot pass -fno-builtin in #cgo lines: without it gcc may inline or
 # fold the libc calls of the preamble
 spawn gostrbugs sh -c "cd '$SRC/go/strbugs' && CGO_CFLAGS='-O0 -g -fno-builtin' go build -o '$BIN/gostrbugs' ."
-for i in "${!bpids[@]}"; do
-  wait "${bpids[i]}"
-  brc=$?
-  if begin "build/${bnames[i]}"; then
-    if [ "$brc" -ne 0 ] || [ ! -x "$BIN/${bnames[i]}" ]; then
-      bad "build failed (status $brc)"
-      show "$OUT/build-logs/${bnames[i]}.log" "build log"
-    fi
-    finish
-  fi
-done
+wait_builds
 
 if [ -n "${ITEST_BUILD_ONLY:-}" ]; then
   echo "$npass passed, $nfail failed"
