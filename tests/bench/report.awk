@@ -79,9 +79,9 @@ END {
     w = wid[i]; u = unit[w]
     printf "\n%s  [%s, %s is better]\n", title[w], u, (tgt[w] ~ />=/ ? "higher" : "lower")
     if (drv[w] != "")
-      printf "  %-10s %12s  %s\n", "config", "factor", "cgoguard target"
+      printf "  %-15s %12s  %s\n", "config", "factor", "cgoguard target"
     else
-      printf "  %-10s %4s %11s %11s %8s %10s  %s\n", "config", "runs", "median", "min",
+      printf "  %-15s %4s %11s %11s %8s %10s  %s\n", "config", "runs", "median", "min",
              "x plain", "x jemalloc", "cgoguard target"
     for (k = 1; k <= nc; k++) {
       c = cfg[k]
@@ -89,9 +89,9 @@ END {
       rp = rj = ""
       if (drv[w] == "") { rp = ratio(w, c, w, "plain"); rj = ratio(w, c, w, "jemalloc") }
       if (drv[w] != "")
-        printf "  %-10s %12s  %s\n", c, fmt(cnt[w, c] ? med[w, c] : ""), T_TEXT
+        printf "  %-15s %12s  %s\n", c, fmt(cnt[w, c] ? med[w, c] : ""), T_TEXT
       else
-        printf "  %-10s %4d %11s %11s %8s %10s  %s\n", c, cnt[w, c],
+        printf "  %-15s %4d %11s %11s %8s %10s  %s\n", c, cnt[w, c],
                fmt(cnt[w, c] ? med[w, c] : "", u), fmt(cnt[w, c] ? mn[w, c] : "", u),
                fmt(rp), fmt(rj), T_TEXT
       v = cnt[w, c] ? (drv[w] == "" ? med[w, c] : sprintf("%.3f", med[w, c])) : "NA"
