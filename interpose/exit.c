@@ -24,11 +24,20 @@
 
 static _Atomic int exit_done;
 
+/* Errors other than leaks detected (and not suppressed) since start. */
+static bool errors_found(void) {
+  for (int k = 0; k < CGOGUARD_KIND_COUNT; k++)
+    if (k != CGOGUARD_LEAK && atomic_load(&cg_error_counts[k])) return true;
+  return false;
+}
+
 int cg_exit_work(int status) {
   if (atomic_exchange(&exit_done, 1) || atomic_load(&cg_aborting)) return status;
   cg_report_repeats();
   if (cg_opt.leak_report && cg_leak_report() > 0 && cg_opt.leak_exitcode)
     status = cg_opt.leak_exitcode;
+  if (cg_opt.error_exitcode && errors_found()) status = cg_opt.error_exitcode;
+  cg_report_suppressions(); /* after the leak report, which may match some */
   cg_stats_write();
   return status;
 }

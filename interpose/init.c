@@ -68,6 +68,7 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
   cg_options_parse(env ? env : "", &o, 2);
   cg_opt = o;
   cg_log_open();
+  cg_suppressions_load();
   cg_string_init();
   cg_stdio_init();
   if (pthread_key_create(&thread_key, thread_exit) == 0) {

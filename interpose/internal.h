@@ -63,11 +63,13 @@ struct cg_options {
   int dedup;              /* neutralize: report a signature once, then count */
   int leak_report;        /* at exit, report blocks never freed */
   int leak_exitcode;      /* nonzero: exit status when leaks were reported */
+  int error_exitcode;     /* nonzero: exit status when other errors were (neutralize) */
   char stats_path[512];   /* "" or a file for Prometheus counters (%p: pid) */
   int alloc_stacks;       /* 1: whole allocation and free stacks */
   long poison_bytes;      /* freed bytes filled with 0xf5 per block; -1: all */
   int symbolize;          /* 1: function names in-process (no malloc) */
   int explain_faults;     /* 1: SIGSEGV/SIGBUS on a tracked block: report, hand on */
+  char suppressions[512]; /* "" or a file of kind:pattern rules (suppress.c) */
 };
 extern struct cg_options cg_opt;
 
@@ -323,6 +325,8 @@ void cg_describe_frame(uintptr_t pc, struct cg_frame *f);
 bool cg_symtab_name(const char *path, uintptr_t addr, char *out, size_t cap, uintptr_t *off);
 /* Fills function/module for a bare pc (stored sites). */
 void cg_describe_pc(uintptr_t pc, struct cg_frame *f);
+/* cg_describe_frame with function names even when symbolize=0. */
+void cg_describe_named(uintptr_t pc, struct cg_frame *f);
 /* A module path for dladdr/dl_iterate_phdr names ("" is the main program). */
 const char *cg_module_name(const char *name);
 
@@ -411,8 +415,38 @@ extern _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
 void cg_report_atfork_child(void);
 /* At exit: how often each signature reported once was seen. */
 void cg_report_repeats(void);
-void cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t bytes);
+/* One leak report; false when a suppression matched (nothing written). */
+bool cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t bytes);
+/* At exit: how often each suppression that matched did. */
+void cg_report_suppressions(void);
 extern _Atomic int cg_aborting; /* a report is aborting the process */
+
+/* ---- suppressions (suppress.c) ----------------------------------------- */
+
+#define CG_SUPP_MAX_RULES 256
+#define CG_SUPP_MAX_BYTES (64 << 10)
+#define CG_SUPP_ANY_KIND (-1) /* "*:pattern" */
+struct cg_supp_rule {
+  int kind;            /* enum cgoguard_kind or CG_SUPP_ANY_KIND */
+  int line;            /* in the file, for the summary */
+  const char *pattern; /* ASan template: '*', leading '^', trailing '$' */
+  _Atomic uint64_t hits;
+};
+/* Parses a suppressions file's text (s[len] must be writable: lines are
+ * cut in place) into at most max rules; one error line per bad line. */
+int cg_supp_parse(char *s, size_t len, const char *file, struct cg_supp_rule *out, int max,
+                  int errfd, int *errors);
+bool cg_supp_match(const char *pattern, const char *s);
+/* The first rule for kind naming a function or module of pcs, or NULL. */
+struct cg_supp_rule *cg_supp_find(struct cg_supp_rule *rules, int n, int kind,
+                                  const uintptr_t *pcs, int npcs);
+void cg_suppressions_load(void);  /* constructor: reads cg_opt.suppressions */
+bool cg_suppressions_active(void);
+/* Is this error (kind, stack) suppressed?  Counts it if so.  Report lock held. */
+bool cg_suppressed(int kind, const uintptr_t *pcs, int n);
+/* Rules that matched at least once, in file order. */
+int cg_suppressions_used(const struct cg_supp_rule **out, int max);
+extern _Atomic uint64_t cg_suppressed_counts[CGOGUARD_KIND_COUNT];
 
 /* ---- exit (exit.c, leak.c) ---------------------------------------------- */
 

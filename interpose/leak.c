@@ -74,10 +74,9 @@ int cg_leak_report(void) {
         if (g->blocks && (!best || g->bytes > best->bytes)) best = g;
       }
       if (!best) break;
-      if (!runtime_owned(best->site)) {
-        cg_report_leak(best->example, best->site, best->blocks, best->bytes);
+      if (!runtime_owned(best->site) &&
+          cg_report_leak(best->example, best->site, best->blocks, best->bytes))
         reported++;
-      }
       best->blocks = 0;
     }
   }

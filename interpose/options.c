@@ -24,7 +24,8 @@ static void say(int fd, const char *a, const char *b, size_t blen, const char *c
   char line[600];
   size_t n = 0;
   const char *parts[3] = {a, b, c};
-  size_t lens[3] = {cg_strlen(a), blen, cg_strlen(c)};
+  /* a long item is cut short so the accepted values still fit */
+  size_t lens[3] = {cg_strlen(a), blen < 160 ? blen : 160, cg_strlen(c)};
   for (int i = 0; i < 3; i++)
     for (size_t j = 0; j < lens[i] && n < sizeof line - 2; j++) /* one line, whatever the input */
       line[n++] = (unsigned char)parts[i][j] < 0x20 ? '?' : parts[i][j];
@@ -99,6 +100,9 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "leak_exitcode")) {
     if (!parse_long(val, vlen, 0, 255, &x)) return "accepted: an integer from 0 to 255; keeping 0";
     o->leak_exitcode = (int)x;
+  } else if (is(key, klen, "error_exitcode")) {
+    if (!parse_long(val, vlen, 0, 255, &x)) return "accepted: an integer from 0 to 255; keeping 0";
+    o->error_exitcode = (int)x;
   } else if (is(key, klen, "stats_path")) {
     if (vlen >= sizeof o->stats_path)
       return "accepted: a path of up to 511 bytes (%p becomes the pid), or empty for none";
@@ -113,6 +117,11 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "explain_faults")) {
     if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
     o->explain_faults = (int)x;
+  } else if (is(key, klen, "suppressions")) {
+    if (vlen >= sizeof o->suppressions)
+      return "accepted: a path of up to 511 bytes, or empty for none";
+    cg_copy(o->suppressions, val, vlen);
+    o->suppressions[vlen] = 0;
   } else if (is(key, klen, "verbosity")) {
     if (!parse_long(val, vlen, 0, 3, &x)) return "accepted: 0, 1, 2 or 3";
     o->verbosity = (int)x;
@@ -144,8 +153,8 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
     if (!known) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, poison_bytes, "
-          "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, stats_path, "
-          "symbolize, explain_faults, verbosity; "
+          "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, error_exitcode, stats_path, "
+          "symbolize, explain_faults, suppressions, verbosity; "
           "ignored");
       errors++;
     } else if (accepted) {

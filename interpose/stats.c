@@ -80,11 +80,18 @@ void cg_stats_write(void) {
   cg_tls.depth++;
   cgoguard_get_stats(&s, sizeof s);
   struct text t = {buf, 0, sizeof buf};
-  add(&t, "# HELP cgoguard_errors_total Memory errors detected, by kind (reported or not).\n"
+  add(&t, "# HELP cgoguard_errors_total Memory errors detected, by kind (reported or not; "
+          "suppressed ones not).\n"
           "# TYPE cgoguard_errors_total counter\n");
   for (int k = 0; k < CGOGUARD_KIND_COUNT; k++) {
     add(&t, "cgoguard_errors_total{kind=\""), add(&t, cgoguard_kind_name(k)), add(&t, "\"} ");
     add_u64(&t, s.errors[k]), add(&t, "\n");
+  }
+  add(&t, "# HELP cgoguard_suppressed_total Memory errors a suppressions rule matched, by kind.\n"
+          "# TYPE cgoguard_suppressed_total counter\n");
+  for (int k = 0; k < CGOGUARD_KIND_COUNT; k++) {
+    add(&t, "cgoguard_suppressed_total{kind=\""), add(&t, cgoguard_kind_name(k)), add(&t, "\"} ");
+    add_u64(&t, atomic_load(&cg_suppressed_counts[k])), add(&t, "\n");
   }
   metric(&t, "cgoguard_live_blocks", "gauge", "Blocks allocated and not freed.", s.live_blocks);
   metric(&t, "cgoguard_live_bytes", "gauge", "Bytes in blocks allocated and not freed.",

@@ -27,7 +27,7 @@ const char *cg_module_name(const char *dli_fname) {
 
 /* Module and exported name of pc (dladdr: no malloc); *bias: the module's
  * load bias, to look pc up in its file's symbol table. */
-static void describe(uintptr_t pc, struct cg_frame *f, uintptr_t *bias) {
+static void describe(uintptr_t pc, struct cg_frame *f, uintptr_t *bias, bool names) {
   Dl_info di;
   struct link_map *map = NULL;
   f->pc = pc;
@@ -41,7 +41,7 @@ static void describe(uintptr_t pc, struct cg_frame *f, uintptr_t *bias) {
   f->module = cg_module_name(map ? map->l_name : di.dli_fname);
   f->module_offset = pc - (uintptr_t)di.dli_fbase;
   *bias = map ? map->l_addr : (uintptr_t)di.dli_fbase;
-  if (cg_opt.symbolize && di.dli_sname && di.dli_saddr) {
+  if (names && di.dli_sname && di.dli_saddr) {
     size_t i = 0;
     for (; di.dli_sname[i] && i + 1 < sizeof f->function; i++) f->function[i] = di.dli_sname[i];
     f->function[i] = 0;
@@ -51,7 +51,7 @@ static void describe(uintptr_t pc, struct cg_frame *f, uintptr_t *bias) {
 
 void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
   uintptr_t bias;
-  describe(pc, f, &bias);
+  describe(pc, f, &bias, cg_opt.symbolize);
 }
 
 
@@ -118,11 +118,11 @@ static bool read_word(uintptr_t a, uintptr_t *v) {
 /* Names a pc from its module's .symtab (static C functions, every Go
  * function), else its exported name; no malloc either way.  symbolize=0:
  * module+offset only, for scripts/cgoguard-symbolize to resolve later. */
-static void name_pc(uintptr_t pc, struct cg_frame *f) {
+static void name_pc(uintptr_t pc, struct cg_frame *f, bool names) {
   uintptr_t bias, off;
-  describe(pc, f, &bias);
+  describe(pc, f, &bias, names);
   char name[sizeof f->function];
-  if (cg_opt.symbolize && f->module[0] == '/' &&
+  if (names && f->module[0] == '/' &&
       cg_symtab_name(f->module, pc - bias, name, sizeof name, &off)) {
     cg_copy(f->function, name, sizeof name);
     f->offset = off;
@@ -173,7 +173,8 @@ int cg_unwind_pcs(uintptr_t *pcs, int max) {
   return n;
 }
 
-void cg_describe_frame(uintptr_t pc, struct cg_frame *f) { name_pc(pc, f); }
+void cg_describe_frame(uintptr_t pc, struct cg_frame *f) { name_pc(pc, f, cg_opt.symbolize); }
+void cg_describe_named(uintptr_t pc, struct cg_frame *f) { name_pc(pc, f, true); }
 
 /* ---- whole allocation and free stacks (alloc_stacks=1) ------------------- */
 

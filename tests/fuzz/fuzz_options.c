@@ -8,7 +8,7 @@
  *    splits its line, so then only ">=" is checked), every line starts
  *    with "cgoguard: " and is at most 600 bytes;
  *  - every field is within its documented range (README "Options");
- *  - log_path and stats_path are NUL-terminated inside their arrays, and
+ *  - log_path, stats_path and suppressions are NUL-terminated inside their arrays, and
  *    log_path is never empty;
  *  - both parses give the same struct (the parser starts from the
  *    defaults, whatever the struct held);
@@ -45,12 +45,14 @@ static void check_ranges(const struct cg_options *o) {
   REQUIRE(terminated(o->log_path, sizeof o->log_path));
   REQUIRE(o->log_path[0] != 0);
   REQUIRE(terminated(o->stats_path, sizeof o->stats_path));
+  REQUIRE(terminated(o->suppressions, sizeof o->suppressions));
   REQUIRE(o->quarantine_bytes <= (1ull << 40));
   REQUIRE(o->quarantine_bytes % (1u << 20) == 0);
   REQUIRE(o->stack_depth >= 1 && o->stack_depth <= 256);
   REQUIRE(o->max_reports >= -1 && o->max_reports <= 1000000000L);
   REQUIRE(o->verbosity >= 0 && o->verbosity <= 3);
   REQUIRE(o->leak_exitcode >= 0 && o->leak_exitcode <= 255);
+  REQUIRE(o->error_exitcode >= 0 && o->error_exitcode <= 255);
   REQUIRE(o->dedup == 0 || o->dedup == 1);
   REQUIRE(o->leak_report == 0 || o->leak_report == 1);
   REQUIRE(o->alloc_stacks == 0 || o->alloc_stacks == 1);
@@ -66,10 +68,11 @@ static bool same(const struct cg_options *a, const struct cg_options *b) {
          a->quarantine_bytes == b->quarantine_bytes && a->stack_depth == b->stack_depth &&
          a->max_reports == b->max_reports && a->verbosity == b->verbosity &&
          a->dedup == b->dedup && a->leak_report == b->leak_report &&
-         a->leak_exitcode == b->leak_exitcode &&
+         a->leak_exitcode == b->leak_exitcode && a->error_exitcode == b->error_exitcode &&
          memcmp(a->stats_path, b->stats_path, sizeof a->stats_path) == 0 &&
          a->alloc_stacks == b->alloc_stacks && a->poison_bytes == b->poison_bytes &&
-         a->symbolize == b->symbolize && a->explain_faults == b->explain_faults;
+         a->symbolize == b->symbolize && a->explain_faults == b->explain_faults &&
+         memcmp(a->suppressions, b->suppressions, sizeof a->suppressions) == 0;
 }
 
 /* Parses into a struct pre-filled with `junk`; returns the error count and

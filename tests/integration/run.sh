@@ -764,6 +764,19 @@ fi
 
 # ---------------------------------------------------------- go test -exec
 
+# supp NAME TEXT: writes a suppressions file, sets SUPP to its path.
+supp() {
+  SUPP=$OUT/logs/$1.supp
+  printf '%s\n' "$2" >"$SUPP"
+  show "$SUPP" "suppressions file"
+}
+# supp_used FILE PATTERN COUNT: the exit summary says PATTERN matched COUNT times.
+supp_used() {
+  grep -q -F -- "==cgoguard: suppression '$2' (" "$1" &&
+    grep -F -- "==cgoguard: suppression '$2' (" "$1" | grep -q -E " matched $3 times?$" ||
+    bad "no exit summary line saying '$2' matched $3 time(s)"
+}
+
 # gotest FLAGS OPTIONS ARGS...: `go test -exec scripts/cgoguard-exec` in the
 # gotest package, with CGOGUARD_EXEC_FLAGS=FLAGS and CGOGUARD_OPTIONS=OPTIONS.
 gotest() {
@@ -801,6 +814,20 @@ if begin gotest/exec-flags-neutralize; then
   check_text_reports "$O" double-free 1
   grep -q -E ' in ([^ ]*/)?gotest\.FreeTwice\+' "$O" || bad "the report does not name the Go function gotest.FreeTwice"
   grep -q -- '--- PASS: TestDoubleFree' "$O" || bad "the neutralized test did not pass"
+  finish
+fi
+if begin gotest/neutralize-error-exitcode-suppressions; then
+  # every bug of the run reported, and the run still fails
+  gotest "--mode=neutralize --error-exitcode=1" "" -ldflags=-s=false -run TestDoubleFree -v
+  [ "$RC" -eq 0 ] && bad "go test passed with --error-exitcode=1 after a double free"
+  check_text_reports "$O" double-free 1
+  grep -q -- '--- PASS: TestDoubleFree' "$O" || bad "the neutralized test itself did not pass"
+  # the same bug listed as known: quiet and green
+  supp gotest "double-free:gotest.FreeTwice"
+  gotest "--mode=neutralize --error-exitcode=1 --suppressions=$SUPP" "" -ldflags=-s=false -run TestDoubleFree -v
+  [ "$RC" -ne 0 ] && bad "go test exit status $RC with the bug suppressed"
+  [ "$(nreports "$O")" -ne 0 ] && bad "a report for a suppressed bug"
+  grep -q "suppression 'double-free:gotest.FreeTwice'" "$O" || bad "no suppression summary in the test output"
   finish
 fi
 if begin gotest/only-the-test-binary-preloaded; then
@@ -1469,6 +1496,170 @@ if begin sys/git; then
   if [ -n "$rootc" ]; then
     same_as_plain git -C "$ROOT" show --stat --format='%H %an %s' "$rootc"
   fi
+  finish
+fi
+
+# ---------------------------------------------------------- error_exitcode
+
+if begin exitcode/c-neutralize-errors; then
+  xrun "mode=neutralize:error_exitcode=7" "$BIN/cbugs" five-doubles
+  [ "$RC" -ne 7 ] && bad "exit status $RC, expected 7 (error_exitcode after neutralised errors)"
+  check_text_reports "$E" double-free 1 # one place: reported once, then counted
+  grep -q 'was seen 5 times' "$E" || bad "no 'was seen 5 times' line"
+  grep -q '^survived$' "$O" || bad "the program did not run to its end"
+  xrun "mode=neutralize" "$BIN/cbugs" five-doubles
+  [ "$RC" -ne 0 ] && bad "exit status $RC without error_exitcode, expected the program's 0"
+  finish
+fi
+if begin exitcode/go-neutralize-errors; then
+  xrun "mode=neutralize:error_exitcode=7" "$BIN/gobugs" nested-double
+  [ "$RC" -ne 7 ] && bad "exit status $RC, expected 7 (error_exitcode, through runtime.exit)"
+  check_text_reports "$E" double-free 1
+  grep -q '^survived$' "$O" || bad "the Go program did not run to its end"
+  finish
+fi
+if begin exitcode/correct-and-leaks-do-not-count; then
+  xrun "mode=neutralize:error_exitcode=7" "$BIN/gook" goroutines
+  [ "$RC" -ne 0 ] && bad "exit status $RC for a correct program"
+  xrun "mode=neutralize:error_exitcode=7:leak_report=1" "$BIN/cbugs" leak
+  [ "$RC" -ne 0 ] && bad "exit status $RC: leaks are leak_exitcode's, not error_exitcode's"
+  check_text_reports "$E" leak 2
+  finish
+fi
+
+# ------------------------------------------------------------ suppressions
+
+if begin suppress/c-double-free-by-function; then
+  supp c-fn "# a known bug in a vendored helper
+double-free:^h_free\$"
+  xrun "suppressions=$SUPP" "$BIN/cbugs" double
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0 (suppressed: neutralised, not aborted)"
+  [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a suppressed bug"
+  grep -q '^survived$' "$O" || bad "the program did not run on"
+  supp_used "$E" 'double-free:^h_free$' 1
+  finish
+fi
+if begin suppress/c-other-kind-still-reported; then
+  supp c-kind "heap-overflow:h_free
+leak:h_free"
+  xrun "suppressions=$SUPP" "$BIN/cbugs" double
+  [ "$RC" -ne 134 ] && bad "exit status $RC, expected 134 (abort): the rules are for other kinds"
+  check_text_reports "$E" double-free 1
+  grep -q "==cgoguard: suppression" "$E" && bad "a summary line for rules that never matched"
+  finish
+fi
+if begin suppress/c-by-module-neutralize-loop; then
+  supp c-mod "*:cbugs"
+  xrun "mode=neutralize:suppressions=$SUPP" "$BIN/cbugs" five-doubles
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0"
+  [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for suppressed bugs"
+  supp_used "$E" '*:cbugs' 5
+  finish
+fi
+if begin suppress/c-leak-and-exitcode; then
+  supp c-leak "leak:^h_malloc\$"
+  xrun "leak_report=1:leak_exitcode=9:suppressions=$SUPP" "$BIN/cbugs" leak
+  [ "$RC" -ne 9 ] && bad "exit status $RC, expected 9 (one leak is not suppressed)"
+  check_text_reports "$E" leak 1
+  grep -q -E '^5 bytes in 1 block still allocated at exit' "$E" || bad "the unsuppressed 5-byte leak is not reported"
+  supp_used "$E" 'leak:^h_malloc$' 1
+  supp c-leak2 "leak:^h_malloc\$
+leak:case_leak"
+  xrun "leak_report=1:leak_exitcode=9:suppressions=$SUPP" "$BIN/cbugs" leak
+  [ "$RC" -ne 0 ] && bad "exit status $RC with every leak suppressed, expected 0"
+  [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) with every leak suppressed"
+  finish
+fi
+if begin suppress/go-frame-double-free; then
+  # a Go function two calls above C.free names the bug
+  supp go-fn "double-free:^main.outerRelease\$"
+  xrun "suppressions=$SUPP" "$BIN/gobugs" nested-double
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0"
+  [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a suppressed bug"
+  grep -q '^survived$' "$O" || bad "the Go program did not run on"
+  supp_used "$E" 'double-free:^main.outerRelease$' 1
+  finish
+fi
+if begin suppress/go-leak-json-stats; then
+  # a Go caller is on the allocation stack with alloc_stacks=1 (without
+  # it, the site is malloc's caller only: C.CString's _Cfunc__Cmalloc)
+  supp go-leak "leak:main.remember"
+  rm -f "$OUT"/logs/supp-stats.prom
+  xrun "alloc_stacks=1:leak_report=1:leak_exitcode=23:log_format=json:stats_path=$OUT/logs/supp-stats.prom:suppressions=$SUPP" \
+    "$BIN/gobugs" leak-keys
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0 (the only leak is suppressed)"
+  check_json "$E" --count 0 --kind leak --mode abort
+  python3 - "$E" "$SUPP" <<'PY' || bad "no JSON suppressions summary with count 1 for leak:main.remember"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+s = [o for o in objs if o.get("summary") == "suppressions"]
+ok = len(s) == 1 and s[0]["kind"] == "leak" and s[0]["pattern"] == "main.remember" \
+    and s[0]["count"] == 1 and s[0]["file"] == sys.argv[2] and s[0]["line"] == 1
+sys.exit(0 if ok else 1)
+PY
+  if [ -f "$OUT/logs/supp-stats.prom" ]; then
+    show "$OUT/logs/supp-stats.prom" "stats file"
+    [ "$(prom_value "$OUT/logs/supp-stats.prom" 'cgoguard_suppressed_total{kind="leak"}')" = 1 ] ||
+      bad "cgoguard_suppressed_total{kind=\"leak\"} is not 1"
+    [ "$(prom_value "$OUT/logs/supp-stats.prom" 'cgoguard_errors_total{kind="leak"}')" = 0 ] ||
+      bad "a suppressed leak counted in cgoguard_errors_total"
+  else
+    bad "no stats file"
+  fi
+  finish
+fi
+# a suppressed string or memory bug is neutralised even in abort mode: the
+# program's own checks of what the call did (canary bytes after the block
+# intact, the clamped result) pass
+for c in strcpy-overflow strlen-unterminated memcpy-overflow; do
+  if begin suppress/str-$c-abort-mode-neutralised; then
+    supp "str-$c" "*:strbugs"
+    xrun "mode=abort:suppressions=$SUPP" "$BIN/strbugs" "$c"
+    [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a suppressed bug"
+    check_outcome neutralize c
+    check_own_checks
+    supp_used "$E" '*:strbugs' 1
+    finish
+  fi
+done
+
+if begin suppress/fault-still-handed-on; then
+  # an explained fault's report is left out; the SIGSEGV goes on as before
+  supp fault "readonly-write:case_literal_store"
+  xrun "suppressions=$SUPP" "$BIN/cbugs" literal-store
+  [ "$RC" -ne 139 ] && bad "exit status $RC, expected 139 (the SIGSEGV, as without the shim)"
+  [ "$(nreports "$E")" -ne 0 ] && bad "$(nreports "$E") report(s) for a suppressed fault"
+  finish
+fi
+if begin suppress/error-exitcode-not-for-suppressed; then
+  supp exitcode "double-free:h_free"
+  xrun "mode=neutralize:error_exitcode=7:suppressions=$SUPP" "$BIN/cbugs" five-doubles
+  [ "$RC" -ne 0 ] && bad "exit status $RC: suppressed errors set error_exitcode"
+  supp_used "$E" 'double-free:h_free' 5
+  finish
+fi
+if begin suppress/bad-file-one-line-each; then
+  supp bad "dobule-free:h_free
+no colon
+double-free:^h_free\$"
+  xrun "suppressions=$SUPP" "$BIN/cbugs" double
+  grep -q -F "cgoguard: suppressions file '$SUPP' line 1: unknown kind" "$E" || bad "no error naming line 1's kind"
+  grep -q -F "cgoguard: suppressions file '$SUPP' line 2: expected kind:pattern, got 'no colon'" "$E" ||
+    bad "no error naming line 2"
+  [ "$(grep -c 'cgoguard: suppressions file' "$E")" -eq 2 ] || bad "not exactly one line per bad line"
+  [ "$RC" -ne 0 ] && bad "exit status $RC: the good rule on line 3 should still apply"
+  xrun "suppressions=$OUT/logs/no-such.supp" "$BIN/cbugs" double
+  grep -q -F "cgoguard: suppressions file '$OUT/logs/no-such.supp': cannot open it: No such file or directory" "$E" ||
+    bad "no error naming the missing file"
+  [ "$RC" -ne 134 ] && bad "exit status $RC with no usable file, expected 134 (reported, aborted)"
+  check_text_reports "$E" double-free 1
+  finish
+fi
+if begin suppress/correct-program-same-output; then
+  supp ok "*:cbugs"
+  xrun "suppressions=$SUPP:leak_report=1" "$BIN/cbugs" ok
+  [ "$RC" -ne 0 ] && bad "exit status $RC for a correct program"
+  [ -s "$E" ] && bad "stderr is not empty for a correct program with suppressions"
   finish
 fi
 
