@@ -35,8 +35,12 @@ enum cgoguard_kind {
 /* "double-free", "invalid-free", ...; NULL for an out-of-range kind. */
 const char *cgoguard_kind_name(int kind) __attribute__((weak));
 
-/* Number of errors of `kind` detected so far, reported or not. */
+/* Number of errors of `kind` detected so far, reported or not (past
+ * max_reports, or repeats in neutralize mode), suppressed ones left out. */
 uint64_t cgoguard_error_count(int kind) __attribute__((weak));
+
+/* Number of errors of `kind` a suppressions rule matched (suppressions=). */
+uint64_t cgoguard_suppressed_count(int kind) __attribute__((weak));
 
 /* Requested size of the live block that starts at p, or (size_t)-1 when p
  * is not the start of a live block. */
@@ -48,7 +52,7 @@ size_t cgoguard_block_size(const void *p) __attribute__((weak));
 #define CGOGUARD_STATS_VERSION 1
 struct cgoguard_stats {
   uint32_t version;                       /* CGOGUARD_STATS_VERSION */
-  uint64_t errors[CGOGUARD_KIND_COUNT];   /* detected, by kind */
+  uint64_t errors[CGOGUARD_KIND_COUNT];   /* detected, by kind; not suppressed */
   uint64_t live_blocks, live_bytes;       /* allocated, not freed */
   uint64_t quarantined_blocks, quarantined_bytes; /* freed, held back */
   uint64_t allocations;                   /* blocks allocated since start */

@@ -58,13 +58,16 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
     errno = ENOMEM;
     return NULL;
   }
-  if (cg_unlikely(!shadow_insert((uintptr_t)p, cg_meta(CG_ST_LIVE, cg_site(ret), n)))) {
+  uint64_t meta = cg_meta(CG_ST_LIVE, cg_site(ret), n);
+  cg_entry *e = shadow_insert((uintptr_t)p, meta);
+  if (cg_unlikely(!e)) {
     je_free(p);
     errno = ENOMEM;
     return NULL;
   }
   heapmap_add((uintptr_t)p, n);
   cg_count_alloc();
+  cg_recent_note(&(struct cg_block){(uintptr_t)p, n, meta, e});
   return p;
 }
 
@@ -152,6 +155,15 @@ CG_COLD static void report_double_free(uintptr_t p, uint64_t meta, const char *f
 static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
   uint64_t m;
   cg_entry *e;
+  /* the block this thread allocated or used last (C.CString's, freed right
+   * after its strlen): its entry as cached, the CAS itself validating it
+   * (key and meta must still be exactly the live block's) */
+  struct cg_block c = cg_recent[0];
+  if (c.start == p && c.entry && cg_meta_state(c.meta) == CG_ST_LIVE &&
+      shadow_update(c.entry, p, c.meta, cg_meta_with_state(c.meta, CG_ST_QUARANTINED))) {
+    m = c.meta;
+    goto freed;
+  }
   for (;;) {
     e = shadow_find(p, &m);
     if (cg_unlikely(!e)) {
@@ -165,6 +177,7 @@ static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
     /* one CAS per state change: of two racing frees, exactly one wins */
     if (shadow_update(e, p, m, cg_meta_with_state(m, CG_ST_QUARANTINED))) break;
   }
+freed:;
   uint64_t size = cg_block_size(p, m);
   /* poison_bytes (-1: the whole block): a large block's tail is memory the
    * quarantine made cold, and filling it all costs more than the rest of

@@ -155,14 +155,17 @@ static const char *patch_go_exit(void) {
 
 void cg_exit_hook_install(void) {
   const char *why = patch_go_exit();
-  if (why && (cg_opt.leak_report || cg_opt.verbosity >= 1)) {
-    char line[256];
+  /* said whenever an option that needs the exit hook is on */
+  if (why && (cg_opt.leak_report || cg_opt.leak_exitcode || cg_opt.error_exitcode ||
+              cg_opt.suppressions[0] || cg_opt.stats_path[0] || cg_opt.verbosity >= 1)) {
+    char line[384];
     size_t n = 0;
-    for (const char *p = "cgoguard: exit-time reports (leaks, repeat counts) are off for this "
-                         "Go program: ";
-         *p && n < 200; p++)
+    for (const char *p = "cgoguard: exit-time work (leak report, leak_exitcode, error_exitcode, "
+                         "suppression and repeat counts, stats file) is off for this Go program "
+                         "(go test strips it: add -ldflags=-s=false): ";
+         *p && n < 300; p++)
       line[n++] = *p;
-    for (const char *p = why; *p && n < 254; p++) line[n++] = *p;
+    for (const char *p = why; *p && n < 382; p++) line[n++] = *p;
     line[n++] = '\n';
     cg_log_line(line, n);
   }

@@ -35,12 +35,14 @@ void cg_thread_registered(struct cg_thread *t) {
 /* fork() keeps only the calling thread: free the locks others may have
  * held (taken in prepare where they protect data) and their records. */
 static void atfork_prepare(void) {
+  cg_report_atfork_prepare(); /* first: no report path takes it after the others */
   quarantine_atfork_prepare();
   shadow_atfork_prepare();
 }
 static void atfork_parent(void) {
   shadow_atfork_parent();
   quarantine_atfork_parent();
+  cg_report_atfork_parent();
 }
 static void atfork_child(void) {
   quarantine_atfork_child();

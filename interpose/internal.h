@@ -161,8 +161,9 @@ static inline uint64_t cg_meta_with_state(uint64_t m, uint64_t st) {
   return (m & ~(CG_ST_MASK | CG_FROZEN)) | st;
 }
 
-/* Inserts a new block (p must not be in the table). false: out of memory. */
-bool shadow_insert(uintptr_t p, uint64_t meta);
+/* Inserts a new block (p must not be in the table); returns its entry
+ * (which a growth may move later), NULL when out of memory. */
+cg_entry *shadow_insert(uintptr_t p, uint64_t meta);
 /* Finds p; on success stores its meta (never frozen) and returns the entry. */
 cg_entry *shadow_find(uintptr_t p, uint64_t *meta);
 /* Starts loading p's home slot into the cache (batched work ahead). */
@@ -198,6 +199,15 @@ struct cg_block {
   uint64_t meta;
   cg_entry *entry; /* its table entry, to revalidate a cached answer */
 };
+/* The last two live blocks this thread allocated or its string calls
+ * touched (a copy's source and destination; C.CString's block right after
+ * its malloc): string checks and free look here before the table.  Only
+ * ever read as a copy and revalidated against the entry (string.c). */
+extern __thread struct cg_block cg_recent[2] __attribute__((tls_model("initial-exec")));
+static inline void cg_recent_note(const struct cg_block *b) {
+  cg_recent[1] = cg_recent[0];
+  cg_recent[0] = *b;
+}
 void heapmap_add(uintptr_t p, uint64_t size);
 void heapmap_remove(uintptr_t p);
 /* false: the bitmap's reservation was refused; only block starts are found. */
@@ -412,6 +422,8 @@ bool cg_neutralizing(void);
 void cg_log_open(void);
 void cg_log_line(const char *s, size_t n); /* one preformatted line */
 extern _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
+void cg_report_atfork_prepare(void);
+void cg_report_atfork_parent(void);
 void cg_report_atfork_child(void);
 /* At exit: how often each signature reported once was seen. */
 void cg_report_repeats(void);

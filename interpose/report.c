@@ -688,6 +688,18 @@ void cg_report(struct cg_report *r) {
   cg_tls.depth--;
 }
 
+/* fork() waits for another thread's report in progress (the child gets
+ * whole log lines and consistent suppression decisions).  Not when this
+ * thread is inside a report itself: a SIGABRT handler that forks after
+ * our abort() would wait for itself. */
+static bool fork_took_lock;
+void cg_report_atfork_prepare(void) {
+  fork_took_lock = cg_tls.depth == 0;
+  if (fork_took_lock) cg_lock_acquire(&report_lock);
+}
+void cg_report_atfork_parent(void) {
+  if (fork_took_lock) cg_lock_release(&report_lock);
+}
 void cg_report_atfork_child(void) { cg_lock_release(&report_lock); }
 
 /* One leak report: `blocks` live blocks of `bytes` in all, allocated at
@@ -726,6 +738,15 @@ bool cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t 
   return true;
 }
 
+/* s, or its first 200 bytes and "...": a summary line stays whole. */
+static const char *cut(const char *s, char *buf, size_t cap) {
+  size_t n = cg_strlen(s);
+  if (n <= 200 || cap < 204) return s;
+  cg_copy(buf, s, 200);
+  cg_copy(buf + 200, "...", 4);
+  return buf;
+}
+
 /* At exit: how often each suppression rule matched (only rules that did). */
 void cg_report_suppressions(void) {
   static char buf[1024];
@@ -739,15 +760,18 @@ void cg_report_suppressions(void) {
     struct out o = {buf, 0, sizeof buf - 2};
     const char *kind = used[i]->kind == CG_SUPP_ANY_KIND ? "*" : kind_names[used[i]->kind];
     uint64_t hits = atomic_load(&used[i]->hits);
+    char pat_buf[204], file_buf[204];
+    const char *pat = cut(used[i]->pattern, pat_buf, sizeof pat_buf);
+    const char *file = cut(cg_opt.suppressions, file_buf, sizeof file_buf);
     if (cg_opt.log_format == CG_FORMAT_JSON) {
       puts_(&o, "{\"summary\":\"suppressions\",\"pid\":");
       put_dec(&o, getpid());
       puts_(&o, ",\"kind\":\"");
       puts_(&o, kind);
       puts_(&o, "\",\"pattern\":");
-      put_json_str(&o, used[i]->pattern);
+      put_json_str(&o, pat);
       puts_(&o, ",\"file\":");
-      put_json_str(&o, cg_opt.suppressions);
+      put_json_str(&o, file);
       puts_(&o, ",\"line\":");
       put_dec(&o, used[i]->line);
       puts_(&o, ",\"count\":");
@@ -759,9 +783,9 @@ void cg_report_suppressions(void) {
       puts_(&o, "==cgoguard: suppression '");
       puts_(&o, kind);
       puts_(&o, ":");
-      puts_(&o, used[i]->pattern);
+      puts_(&o, pat);
       puts_(&o, "' (");
-      puts_(&o, cg_opt.suppressions);
+      puts_(&o, file);
       puts_(&o, ":");
       put_dec(&o, used[i]->line);
       puts_(&o, ") matched ");

@@ -283,7 +283,7 @@ bool shadow_erase(cg_entry *e, uintptr_t p, uint64_t old) {
 
 /* Places {p, meta} in a view; *took_empty tells whether it used an EMPTY
  * slot (fill accounting).  Returns false when the view is full. */
-static bool place(int r, int sc, uintptr_t p, uint64_t meta, bool *took_empty, int *probes) {
+static cg_entry *place(int r, int sc, uintptr_t p, uint64_t meta, bool *took_empty, int *probes) {
   cg_entry *s = slots_of(r);
   uint64_t cap = cap_of(sc), i = home_of(p, sc);
   for (uint64_t n = 0; n < cap; n++, i = next_slot(i, cap)) {
@@ -292,12 +292,12 @@ static bool place(int r, int sc, uintptr_t p, uint64_t meta, bool *took_empty, i
       if (cas16(&s[i], k, 0, p, meta)) {
         *took_empty = (k == CG_KEY_EMPTY);
         *probes = (int)n;
-        return true;
+        return &s[i];
       }
       k = atomic_load_explicit(&s[i].key, memory_order_relaxed);
     }
   }
-  return false;
+  return NULL;
 }
 
 static void count_used(uint64_t s, int r, int sc) {
@@ -507,11 +507,11 @@ static inline bool needs_growth(uint64_t s, int probes) {
          atomic_load_explicit(&used[r][sc], memory_order_relaxed) > (int64_t)(cap / 10 * 9);
 }
 
-bool shadow_insert(uintptr_t p, uint64_t meta) {
+cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
   struct cg_thread *t = cg_thread_self();
   for (;;) {
     uint64_t s = load_state();
-    if (!s) return false;
+    if (!s) return NULL;
     int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
     uintptr_t tag = view_tag(r, sc), outer = 0;
     if (cg_unlikely(ST_MIGRATING(s)) && ST_OLD_R(s) != r && !rebuild_has_room(s)) {
@@ -541,20 +541,20 @@ bool shadow_insert(uintptr_t p, uint64_t meta) {
     }
     bool empty = false;
     int probes = 0;
-    bool ok = place(r, sc, p, meta, &empty, &probes);
+    cg_entry *ok = place(r, sc, p, meta, &empty, &probes);
     if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
     else atomic_fetch_sub(&unregistered_inserters, 1);
     if (!ok) {
       grow(s);
       if (!migrate_help()) sched_yield();
-      if (sc >= max_sc && atomic_load(&tstate) == s) return false;
+      if (sc >= max_sc && atomic_load(&tstate) == s) return NULL;
       continue;
     }
     count_live(1);
     if (empty) count_used(s, r, sc);
     if (cg_unlikely(ST_MIGRATING(s))) migrate_help();
     else if (cg_unlikely(needs_growth(s, probes))) grow(s);
-    return true;
+    return ok;
   }
 }
 

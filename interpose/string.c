@@ -180,11 +180,10 @@ static inline int act(bool clamped) {
 
 /* ---- finding blocks ----------------------------------------------------- */
 
-/* The last two live blocks this thread's calls touched (a copy's source and
- * destination).  A hit is revalidated against the block's table entry: if
- * the entry still holds the same start and meta, the block is still live
- * with that size, whatever happened in between. */
-static __thread struct cg_block recent[2] __attribute__((tls_model("initial-exec"), aligned(64)));
+/* cg_recent (internal.h): a hit is revalidated against the block's table
+ * entry: if the entry still holds the same start and meta, the block is
+ * still live with that size, whatever happened in between. */
+__thread struct cg_block cg_recent[2] __attribute__((tls_model("initial-exec"), aligned(64)));
 
 static inline bool still_there(const struct cg_block *c) {
   return atomic_load_explicit(&c->entry->key, memory_order_acquire) == c->start &&
@@ -195,7 +194,7 @@ static inline bool still_there(const struct cg_block *c) {
  * the middle of an update: check a copy, whole (its size must be its
  * meta's), never the entry in place. */
 static CG_HOT bool recent_hit(int i, uintptr_t a, struct cg_block *b) {
-  *b = recent[i];
+  *b = cg_recent[i];
   return b->entry && a - b->start < b->size && b->size == cg_block_size(b->start, b->meta) &&
          still_there(b);
 }
@@ -203,7 +202,7 @@ static CG_HOT bool recent_hit(int i, uintptr_t a, struct cg_block *b) {
 static CG_HOT bool block_of(uintptr_t a, struct cg_block *b) {
   if (recent_hit(0, a, b) || recent_hit(1, a, b)) return true;
   if (!cg_heap_block(a, b)) return false;
-  if (cg_meta_state(b->meta) == CG_ST_LIVE) recent[1] = recent[0], recent[0] = *b;
+  if (cg_meta_state(b->meta) == CG_ST_LIVE) cg_recent_note(b);
   return true;
 }
 

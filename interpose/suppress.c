@@ -35,17 +35,19 @@ bool cg_supp_match(const char *pat, const char *s) {
   size_t pn = cg_strlen(pat);
   bool head = pn && pat[0] == '^', tail = pn && pat[pn - 1] == '$';
   const char *p = pat + head, *pend = pat + pn - tail;
-  /* glob over [p, pend) with implicit '*' at an unanchored end */
-  const char *star = head ? NULL : p - 1, *resume = s;
+  /* glob over [p, pend) with an implicit '*' at an unanchored end: after a
+   * mismatch, retry from just past the last '*' (the start, when the head
+   * is unanchored) one character further on */
+  const char *retry = head ? NULL : p, *resume = s;
   for (;;) {
     if (p < pend && *p == '*') {
-      star = p++, resume = s;
+      retry = ++p, resume = s;
     } else if (p < pend && *s && *p == *s) {
       p++, s++;
     } else if (p == pend && (!tail || !*s)) {
       return true;
-    } else if (star && *resume) {
-      p = star + 1, s = ++resume;
+    } else if (retry && *resume) {
+      p = retry, s = ++resume;
     } else {
       return false;
     }
@@ -113,8 +115,18 @@ int cg_supp_parse(char *s, size_t len, const char *file, struct cg_supp_rule *ou
     if (!ll || *l == '#') continue;
     size_t c = 0;
     while (c < ll && l[c] != ':') c++;
-    if (c == ll || c + 1 == ll) {
+    size_t at = c + 1; /* the pattern, past blanks after the colon */
+    while (at < ll && (l[at] == ' ' || l[at] == '\t')) at++;
+    if (c == ll || at == ll) {
       say(errfd, file, line, "expected kind:pattern, got '", l, ll);
+      ++*errors;
+      continue;
+    }
+    bool blank = false;
+    for (size_t k = at; k < ll; k++) blank |= l[k] == ' ' || l[k] == '\t';
+    if (blank) { /* names have none: a trailing comment, most likely */
+      say(errfd, file, line,
+          "a pattern cannot hold blanks (comments go on lines of their own), got '", l, ll);
       ++*errors;
       continue;
     }
@@ -133,7 +145,7 @@ int cg_supp_parse(char *s, size_t len, const char *file, struct cg_supp_rule *ou
       break;
     }
     out[n].kind = kind;
-    out[n].pattern = l + c + 1;
+    out[n].pattern = l + at;
     out[n].line = line;
     atomic_store_explicit(&out[n].hits, 0, memory_order_relaxed);
     n++;
@@ -141,34 +153,64 @@ int cg_supp_parse(char *s, size_t len, const char *file, struct cg_supp_rule *ou
   return n;
 }
 
+/* errno as text without strerror (which may allocate, or translate). */
+static const char *errno_text(int e) {
+  switch (e) {
+  case ENOENT: return "no such file";
+  case EACCES: return "permission denied";
+  case EISDIR: return "is a directory";
+  case ENOTDIR: return "a component of the path is not a directory";
+  case ELOOP: return "too many symbolic links";
+  case ENAMETOOLONG: return "name too long";
+  case EIO: return "I/O error";
+  default: return "cannot be read";
+  }
+}
+
 void cg_suppressions_load(void) {
   const char *path = cg_opt.suppressions;
   if (!path[0]) return;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const char *why = strerror(errno);
-    say(2, path, 0, "cannot open it: ", why, cg_strlen(why));
-    say(2, path, 0, "no suppressions", "", 0);
-    return;
-  }
   size_t n = 0;
-  for (ssize_t r; n < sizeof text - 1; n += (size_t)r) {
+  int err = fd < 0 ? errno : 0;
+  for (ssize_t r; !err && n < sizeof text - 1; n += (size_t)r) {
     r = read(fd, text + n, sizeof text - 1 - n);
     if (r < 0 && errno == EINTR) r = 0;
-    else if (r <= 0) break;
+    else if (r < 0) err = errno;
+    else if (r == 0) break;
   }
   char probe;
-  bool too_big = n == sizeof text - 1 && read(fd, &probe, 1) == 1;
-  close(fd);
+  bool too_big = !err && n == sizeof text - 1 && read(fd, &probe, 1) == 1;
+  if (fd >= 0) close(fd);
+  if (err) {
+    char msg[96];
+    size_t m = 0;
+    for (const char *c = errno_text(err); *c; c++) msg[m++] = *c;
+    for (const char *c = "; no suppressions"; *c; c++) msg[m++] = *c;
+    say(2, path, 0, "cannot be read: ", msg, m);
+    return;
+  }
   if (too_big) {
     say(2, path, 0, "larger than 64 KiB; no suppressions", "", 0);
     return;
   }
   int errors;
   nrules = cg_supp_parse(text, n, path, rules, CG_SUPP_MAX_RULES, 2, &errors);
+  if (cg_opt.verbosity >= 1) {
+    char d[16];
+    int k = 0;
+    for (int v = nrules; k == 0 || v; v /= 10) d[k++] = (char)('0' + v % 10);
+    char num[16];
+    for (int i = 0; i < k; i++) num[i] = d[k - 1 - i];
+    say(2, path, 0, "rules read: ", num, (size_t)k);
+  }
 }
 
 bool cg_suppressions_active(void) { return nrules > 0; }
+
+CG_EXPORT uint64_t cgoguard_suppressed_count(int kind) {
+  return kind >= 0 && kind < CGOGUARD_KIND_COUNT ? atomic_load(&cg_suppressed_counts[kind]) : 0;
+}
 
 /* The first rule of kind that names a frame of pcs, or NULL. */
 struct cg_supp_rule *cg_supp_find(struct cg_supp_rule *r, int n, int kind, const uintptr_t *pcs,

@@ -3,7 +3,7 @@
  *
  * The input is parsed as a whole file.  Checked:
  *  - at most the allowed number of rules; each has a valid kind, a
- *    non-empty pattern with no newline or NUL inside the input's copy, and
+ *    non-empty pattern with no newline, blank or NUL inside the input's copy, and
  *    a line number within the input's lines;
  *  - the error count equals the number of error lines written (each starts
  *    with "cgoguard: suppressions file " and is at most 800 bytes);
@@ -93,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     REQUIRE(rules[i].pattern >= text && rules[i].pattern < text + size);
     REQUIRE(rules[i].pattern[0] != 0 && strlen(rules[i].pattern) <= size);
     REQUIRE(!strchr(rules[i].pattern, '\n'));
+    REQUIRE(!strchr(rules[i].pattern, ' ') && !strchr(rules[i].pattern, '\t'));
     REQUIRE(rules[i].line >= 1 && rules[i].line <= nlines);
     REQUIRE(i == 0 || rules[i].line > rules[i - 1].line);
   }

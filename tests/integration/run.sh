@@ -830,6 +830,14 @@ if begin gotest/neutralize-error-exitcode-suppressions; then
   grep -q "suppression 'double-free:gotest.FreeTwice'" "$O" || bad "no suppression summary in the test output"
   finish
 fi
+if begin gotest/stripped-binary-says-exit-work-is-off; then
+  # without -ldflags=-s=false there is no runtime.exit to hook: said once
+  gotest "--mode=neutralize --error-exitcode=1" "" -run TestDoubleFree -v
+  check_text_reports "$O" double-free 1
+  grep -q 'cgoguard: exit-time work (leak report, leak_exitcode, error_exitcode, .*add -ldflags=-s=false): runtime.exit not found' "$O" ||
+    bad "no line saying error_exitcode is off for the stripped test binary"
+  finish
+fi
 if begin gotest/only-the-test-binary-preloaded; then
   gotest "" "verbosity=1" -run TestClean -v
   n=$(grep -c 'cgoguard .*: active' "$O")
@@ -1041,9 +1049,14 @@ if begin stats/api; then
   grep -q '^allocations +11$' "$O" || bad "allocations did not grow by 11"
   grep -q '^quarantined blocks >= 1: yes$' "$O" || bad "no quarantined block counted"
   grep -q '^double frees 1$' "$O" || bad "the double free is not counted"
+  grep -q '^double frees counted 1, suppressed 0$' "$O" || bad "cgoguard_error_count/cgoguard_suppressed_count wrong"
   grep -q '^bad size: -1$' "$O" || bad "a short size is not refused"
   prun "$BIN/cstats"
   grep -q '^no shim$' "$O" || bad "without the shim the weak symbol is not NULL"
+  supp cstats "double-free:h_free"
+  xrun "suppressions=$SUPP" "$BIN/cstats"
+  grep -q '^double frees 0$' "$O" || bad "a suppressed double free is in errors[]"
+  grep -q '^double frees counted 0, suppressed 1$' "$O" || bad "the suppressed double free is not counted as suppressed"
   finish
 fi
 
@@ -1638,6 +1651,27 @@ if begin suppress/error-exitcode-not-for-suppressed; then
   supp_used "$E" 'double-free:h_free' 5
   finish
 fi
+if begin suppress/long-pattern-summary-stays-json; then
+  long=$(printf '%0300d' 0 | tr 0 '*')
+  supp long "double-free:${long}h_free"
+  xrun "mode=neutralize:log_format=json:suppressions=$SUPP" "$BIN/cbugs" double
+  [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0"
+  python3 - "$E" <<'PY' || bad "the suppressions summary of a 306-byte pattern is not one whole JSON object with its count"
+import json, sys
+s = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+s = [o for o in s if o.get("summary") == "suppressions"]
+sys.exit(0 if len(s) == 1 and s[0]["count"] == 1 and s[0]["pattern"].endswith("...")
+         and len(s[0]["pattern"]) == 203 else 1)
+PY
+  finish
+fi
+if begin suppress/symbolize-0-still-names-functions; then
+  supp sym0 "double-free:^h_free\$"
+  xrun "symbolize=0:suppressions=$SUPP" "$BIN/cbugs" double
+  [ "$RC" -ne 0 ] && bad "exit status $RC: a function rule did not match with symbolize=0"
+  [ "$(nreports "$E")" -ne 0 ] && bad "a report for a suppressed bug"
+  finish
+fi
 if begin suppress/bad-file-one-line-each; then
   supp bad "dobule-free:h_free
 no colon
@@ -1649,10 +1683,19 @@ double-free:^h_free\$"
   [ "$(grep -c 'cgoguard: suppressions file' "$E")" -eq 2 ] || bad "not exactly one line per bad line"
   [ "$RC" -ne 0 ] && bad "exit status $RC: the good rule on line 3 should still apply"
   xrun "suppressions=$OUT/logs/no-such.supp" "$BIN/cbugs" double
-  grep -q -F "cgoguard: suppressions file '$OUT/logs/no-such.supp': cannot open it: No such file or directory" "$E" ||
-    bad "no error naming the missing file"
+  grep -q -x -F "cgoguard: suppressions file '$OUT/logs/no-such.supp': cannot be read: no such file; no suppressions" "$E" ||
+    bad "no one-line error naming the missing file"
+  [ "$(grep -c 'cgoguard: suppressions file' "$E")" -eq 1 ] || bad "not exactly one line for the missing file"
   [ "$RC" -ne 134 ] && bad "exit status $RC with no usable file, expected 134 (reported, aborted)"
   check_text_reports "$E" double-free 1
+  xrun "suppressions=$OUT/logs" "$BIN/cbugs" ok
+  grep -q -x -F "cgoguard: suppressions file '$OUT/logs': cannot be read: is a directory; no suppressions" "$E" ||
+    bad "no one-line error for a directory given as the file"
+  # a trailing comment makes a pattern no name can match: said, not ignored
+  supp blank "double-free:h_free  # FOO-1"
+  xrun "suppressions=$SUPP:verbosity=1" "$BIN/cbugs" ok
+  grep -q -F "line 1: a pattern cannot hold blanks" "$E" || bad "no error for a pattern with a trailing comment"
+  grep -q -F "cgoguard: suppressions file '$SUPP': rules read: 0" "$E" || bad "verbosity=1 does not say how many rules were read"
   finish
 fi
 if begin suppress/correct-program-same-output; then

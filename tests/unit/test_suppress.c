@@ -78,6 +78,26 @@ static void test_parse(void) {
 
   n = parse("leak:a\nleak:b\nleak:c\n", r, 2, &errors, err, sizeof err);
   CHECK(n == 2 && errors == 1 && strstr(err, "line 3: too many rules"));
+
+  /* blanks after the colon are dropped; inside a pattern they are an error
+   * (no name has one: it would be a rule that never matches) */
+  n = parse("leak:  foo\nleak:foo # FOO-1\n", r, 8, &errors, err, sizeof err);
+  CHECK(n == 1 && strcmp(r[0].pattern, "foo") == 0);
+  CHECK(errors == 1 && strstr(err, "line 2: a pattern cannot hold blanks") &&
+        strstr(err, "'leak:foo # FOO-1'"));
+  /* a NUL byte is not text */
+  static const char nul[] = "leak:a\0b\nleak:c\n";
+  static char copy[sizeof nul];
+  memcpy(copy, nul, sizeof nul);
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  n = cg_supp_parse(copy, sizeof nul - 1, "supp.txt", r, 8, fds[1], &errors);
+  close(fds[1]);
+  ssize_t got = read(fds[0], err, sizeof err - 1);
+  err[got > 0 ? got : 0] = 0;
+  close(fds[0]);
+  CHECK(n == 1 && strcmp(r[0].pattern, "c") == 0 && r[0].line == 2);
+  CHECK(errors == 1 && strstr(err, "line 1: the line holds a NUL byte"));
 }
 
 /* A stack as the unwinder gives it: a pc inside suppress_victim, then its
@@ -122,9 +142,42 @@ static void test_find(void) {
   CHECK(cg_supp_find(r, k, CGOGUARD_NULL_POINTER, pcs, n) == NULL);
 }
 
+/* The loaded rules (suppressions=FILE): decisions, counts and the cache. */
+static void test_loaded(void) {
+  char path[] = "/tmp/cg-supp-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  const char *text = "double-free:^suppress_victim$\nleak:*\n";
+  CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+  close(fd);
+  struct cg_options saved = cg_opt;
+  strcpy(cg_opt.suppressions, path);
+  cg_suppressions_load();
+  unlink(path);
+  CHECK(cg_suppressions_active());
+  uintptr_t pcs[2] = {(uintptr_t)&test_loaded + 4, 0};
+  uintptr_t victim[2];
+  int n = suppress_victim(victim, 2);
+  /* no rule names test_loaded: twice, the second from the cache */
+  CHECK(!cg_suppressed(CGOGUARD_DOUBLE_FREE, pcs, 1));
+  CHECK(!cg_suppressed(CGOGUARD_DOUBLE_FREE, pcs, 1));
+  /* the same stack, another kind: another decision */
+  CHECK(cg_suppressed(CGOGUARD_LEAK, pcs, 1));
+  CHECK(cg_suppressed(CGOGUARD_DOUBLE_FREE, victim, n));
+  CHECK(cg_suppressed(CGOGUARD_DOUBLE_FREE, victim, n));
+  const struct cg_supp_rule *used[4];
+  CHECK(cg_suppressions_used(used, 4) == 2);
+  CHECK(atomic_load(&used[0]->hits) == 2 && used[0]->line == 1);
+  CHECK(atomic_load(&used[1]->hits) == 1 && used[1]->line == 2);
+  CHECK(atomic_load(&cg_suppressed_counts[CGOGUARD_DOUBLE_FREE]) == 2);
+  CHECK(atomic_load(&cg_suppressed_counts[CGOGUARD_LEAK]) == 1);
+  cg_opt = saved;
+}
+
 int main(void) {
   RUN(test_match);
   RUN(test_parse);
   RUN(test_find);
+  RUN(test_loaded);
   return UNIT_END();
 }

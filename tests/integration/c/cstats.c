@@ -28,6 +28,9 @@ int main(void)
 	printf("allocations +%llu\n", (unsigned long long)(after.allocations - before.allocations));
 	printf("quarantined blocks >= 1: %s\n", after.quarantined_blocks >= 1 ? "yes" : "no");
 	printf("double frees %llu\n", (unsigned long long)after.errors[CGOGUARD_DOUBLE_FREE]);
+	printf("double frees counted %llu, suppressed %llu\n",
+	       (unsigned long long)cgoguard_error_count(CGOGUARD_DOUBLE_FREE),
+	       (unsigned long long)cgoguard_suppressed_count(CGOGUARD_DOUBLE_FREE));
 	printf("bad size: %d\n", cgoguard_get_stats(&after, 4));
 	for (int i = 0; i < 10; i++)
 		h_free(kept[i]);
