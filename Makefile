@@ -32,7 +32,7 @@ deps:
 # ---- unit tests: plain, under ThreadSanitizer and AddressSanitizer ----
 UNIT_SRCS := interpose/shadow.c interpose/depot.c interpose/options.c interpose/format.c \
              interpose/heapmap.c interpose/memmap.c interpose/symbolize.c \
-             interpose/runtime.c interpose/classify.c interpose/unwind.c interpose/report.c \
+             interpose/runtime.c interpose/classify.c interpose/unwind.c interpose/report.c interpose/guard.c \
              interpose/suppress.c tests/unit/stubs.c
 UNIT_CFLAGS := -O1 -g -Wall -Wextra -Werror -std=gnu11 -mcx16 -Iinterpose -pthread
 UNIT_LDLIBS := -lunwind -ldl

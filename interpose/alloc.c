@@ -61,7 +61,8 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
   uint64_t meta = cg_meta(CG_ST_LIVE, cg_site(ret), n);
   cg_entry *e = shadow_insert((uintptr_t)p, meta);
   if (cg_unlikely(!e)) {
-    je_free(p);
+    if (cg_guarded((uintptr_t)p)) cg_guard_release((uintptr_t)p);
+    else je_free(p);
     errno = ENOMEM;
     return NULL;
   }
@@ -71,8 +72,15 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
   return p;
 }
 
-/* A tracked block of n bytes: every allocating entry point ends here. */
+/* A tracked block of n bytes: every allocating entry point ends here.
+ * guard_sample: now and then a small block of malloc's alignment goes to a
+ * guarded page of its own instead (guard.c; its page is zeros). */
 static inline void *alloc_at(size_t n, int flags, uintptr_t ret) {
+  if (cg_unlikely(cg_opt.guard_sample != 0) && !(flags & ~MALLOCX_ZERO) && !cg_tls.depth &&
+      cg_guard_pick()) {
+    void *g = cg_guard_alloc(n);
+    if (g) return track(g, n, ret);
+  }
   return track(je_alloc(request(n), flags), n, ret);
 }
 
@@ -85,7 +93,8 @@ void cg_release_block(uintptr_t p, uint64_t size) {
     if (shadow_erase(e, p, m)) break;
   }
   heapmap_remove(p); /* the start bit stays for the next block here */
-  je_free((void *)p);
+  if (cg_unlikely(cg_guarded(p))) cg_guard_release(p);
+  else je_free((void *)p);
 }
 
 /* ---- reports of bad frees (cold) ---------------------------------------- */
@@ -150,6 +159,25 @@ CG_COLD static void report_double_free(uintptr_t p, uint64_t meta, const char *f
 
 /* ---- free --------------------------------------------------------------- */
 
+/* A sampled block's free: the bytes between its end and its guard page
+ * must still hold their pattern (a write just past the end that did not
+ * reach the guard page), then its page becomes inaccessible. */
+CG_NOINLINE static void guarded_freed(uintptr_t p, uint64_t size, uint64_t m, const char *fn) {
+  uintptr_t first;
+  if (cg_guard_tail_broken(p, size, &first) && !cg_tls.depth) {
+    struct cg_report r = {
+        .kind = CGOGUARD_HEAP_OVERFLOW, .func = fn, .addr = first, .size = size,
+        .action = cg_neutralizing() ? CG_ACT_CONTINUED : CG_ACT_ABORT,
+        .access = CG_ACC_WRITE, .access_size = 1, .has_block = true, .block = p,
+        .alloc_site = cg_meta_site(m), .written_earlier = true,
+        .detail = "found when the block was freed, in the bytes between its end and its guard "
+                  "page (guard_sample)",
+    };
+    cg_report(&r);
+  }
+  cg_guard_freed(p);
+}
+
 /* Marks p freed, poisons it and quarantines it.  Returns false (after the
  * report) when p was not a live block. */
 static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
@@ -184,6 +212,7 @@ freed:;
    * free together */
   uint64_t fill = (uint64_t)cg_opt.poison_bytes;
   cg_fill((void *)p, POISON, size < fill ? size : fill);
+  if (cg_unlikely(cg_guarded(p))) guarded_freed(p, size, m, fn);
   quarantine_push(p, size, cg_site(ret));
   return true;
 }
@@ -226,7 +255,8 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
     return realloc_fresh(n, ret);
   }
   uint64_t have = cg_block_size(p, m);
-  size_t usable = sallocx(old, 0);
+  /* a sampled block is not jemalloc's: never resized in place */
+  size_t usable = cg_unlikely(cg_guarded(p)) ? 0 : sallocx(old, 0);
   /* stay in place when the new size fits and wastes less than half */
   bool in_place = false;
   if (n <= usable && (n >= usable / 2 || usable <= 64))

@@ -38,13 +38,16 @@ static void atfork_prepare(void) {
   cg_report_atfork_prepare(); /* first: no report path takes it after the others */
   quarantine_atfork_prepare();
   shadow_atfork_prepare();
+  cg_guard_atfork_prepare();
 }
 static void atfork_parent(void) {
+  cg_guard_atfork_parent();
   shadow_atfork_parent();
   quarantine_atfork_parent();
   cg_report_atfork_parent();
 }
 static void atfork_child(void) {
+  cg_guard_atfork_child();
   quarantine_atfork_child();
   shadow_atfork_child();
   cg_report_atfork_child();

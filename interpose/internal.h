@@ -70,6 +70,7 @@ struct cg_options {
   int symbolize;          /* 1: function names in-process (no malloc) */
   int explain_faults;     /* 1: SIGSEGV/SIGBUS on a tracked block: report, hand on */
   char suppressions[512]; /* "" or a file of kind:pattern rules (suppress.c) */
+  long guard_sample;      /* 0 off; N: about one small block in N guarded (guard.c) */
 };
 extern struct cg_options cg_opt;
 
@@ -413,6 +414,8 @@ struct cg_report {
   uint64_t signature;     /* set by cg_report: kind + top frames, module-relative */
   uint64_t leak_blocks;   /* leak: how many blocks (size: their bytes) */
   const char *detail;     /* optional extra sentence */
+  bool fault;             /* from the fault handler: an instruction, not a call */
+  bool written_earlier;   /* a write past the end found later (at free) */
 };
 
 /* Writes one report (if under max_reports), counts it, and aborts in
@@ -432,6 +435,21 @@ bool cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t 
 /* At exit: how often each suppression that matched did. */
 void cg_report_suppressions(void);
 extern _Atomic int cg_aborting; /* a report is aborting the process */
+
+/* ---- guarded sampling (guard.c) ----------------------------------------- */
+
+bool cg_guard_pick(void);           /* this allocation is a sampled one */
+void *cg_guard_alloc(size_t n);     /* a guarded block, or NULL (not possible) */
+bool cg_guarded(uintptr_t p);       /* p is in the guarded pool */
+uint64_t cg_guard_extent(uintptr_t p); /* bytes from p to its guard page */
+bool cg_guard_tail_broken(uintptr_t p, uint64_t size, uintptr_t *first);
+void cg_guard_freed(uintptr_t p);   /* free: the page becomes inaccessible */
+void cg_guard_release(uintptr_t p); /* the quarantine let it go: slot reused */
+bool cg_guard_block(uintptr_t a, struct cg_block *b); /* the sampled block of a fault */
+bool cg_guard_recover(uintptr_t a); /* neutralize: open the faulting page */
+void cg_guard_atfork_prepare(void);
+void cg_guard_atfork_parent(void);
+void cg_guard_atfork_child(void);
 
 /* ---- suppressions (suppress.c) ----------------------------------------- */
 

@@ -117,6 +117,10 @@ static const char *apply(struct cg_options *o, const char *key, size_t klen, con
   } else if (is(key, klen, "explain_faults")) {
     if (!parse_long(val, vlen, 0, 1, &x)) return "accepted: 0 or 1; keeping 1";
     o->explain_faults = (int)x;
+  } else if (is(key, klen, "guard_sample")) {
+    if (!parse_long(val, vlen, 0, 1000000000L, &x))
+      return "accepted: 0 (off) or N from 1 to 1000000000 (about one small block in N); keeping 0";
+    o->guard_sample = x;
   } else if (is(key, klen, "suppressions")) {
     if (vlen >= sizeof o->suppressions)
       return "accepted: a path of up to 511 bytes, or empty for none";
@@ -154,7 +158,7 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
       say(errfd, "cgoguard: unknown option '", item, klen,
           "' in CGOGUARD_OPTIONS; known: mode, log_path, log_format, quarantine_mb, poison_bytes, "
           "stack_depth, alloc_stacks, max_reports, dedup, leak_report, leak_exitcode, error_exitcode, stats_path, "
-          "symbolize, explain_faults, suppressions, verbosity; "
+          "symbolize, explain_faults, guard_sample, suppressions, verbosity; "
           "ignored");
       errors++;
     } else if (accepted) {

@@ -375,21 +375,28 @@ static void describe_access(struct out *o, const struct cg_report *r) {
     put_dec(o, (int64_t)r->size);
     puts_(o, "-byte block at ");
     put_hex(o, r->block);
-    puts_(o, r->action == CG_ACT_SIGNAL ? "; the faulting instruction would " : "; the call would ");
-    puts_(o, verb);
-    if (r->access_size) {
-      puts_(o, " ");
-      put_bytes(o, r->access_size);
-      if (!freed && off + r->access_size > r->size) {
-        puts_(o, ", ");
-        put_bytes(o, off + r->access_size - r->size);
-        puts_(o, " past its end");
-      }
-    } else if (freed) {
-      puts_(o, " it");
+    if (r->written_earlier) { /* found after the fact, not a call about to run */
+      puts_(o, "; a write had reached ");
+      put_bytes(o, off + 1 - r->size);
+      puts_(o, " past its end");
     } else {
-      puts_(o, " past its end: no terminating NUL inside the block");
+      puts_(o, r->fault ? "; the faulting instruction would " : "; the call would ");
+      puts_(o, verb);
+      if (r->access_size) {
+        puts_(o, " ");
+        put_bytes(o, r->access_size);
+        if (!freed && off + r->access_size > r->size) {
+          puts_(o, ", ");
+          put_bytes(o, off + r->access_size - r->size);
+          puts_(o, " past its end");
+        }
+      } else if (freed) {
+        puts_(o, " it");
+      } else {
+        puts_(o, " past its end: no terminating NUL inside the block");
+      }
     }
+    if (r->detail) puts_(o, "; "), puts_(o, r->detail);
     return;
   }
   if (r->kind == CGOGUARD_STACK_BUFFER_OVERFLOW) {
@@ -411,9 +418,8 @@ static void describe_access(struct out *o, const struct cg_report *r) {
   } else {
     puts_(o, " is in a mapping without write permission");
   }
-  puts_(o, r->action == CG_ACT_SIGNAL ? "; the faulting instruction writes there"
-                                       : "; the call would write ");
-  if (r->action != CG_ACT_SIGNAL) put_bytes(o, r->access_size);
+  puts_(o, r->fault ? "; the faulting instruction writes there" : "; the call would write ");
+  if (!r->fault) put_bytes(o, r->access_size);
 }
 
 /* The sentence after the header: where the address is. */
@@ -610,8 +616,10 @@ static void format_json(struct out *o, const struct cg_report *r, int nf, int na
     puts_(o, "\",\"access_size\":");
     if (r->access_size) put_dec(o, (int64_t)r->access_size);
     else puts_(o, "null");
+    /* which argument of the call; null for an instruction (a fault) */
     puts_(o, ",\"argument\":");
-    put_dec(o, r->arg);
+    if (r->arg > 0) put_dec(o, r->arg);
+    else puts_(o, "null");
   }
   if (r->limit) puts_(o, ",\"return_address_slot\":\""), put_hex(o, r->limit), puts_(o, "\"");
   if (r->kind == CGOGUARD_LEAK) puts_(o, ",\"blocks\":"), put_dec(o, (int64_t)r->leak_blocks);

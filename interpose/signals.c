@@ -74,12 +74,18 @@ static bool block_near(uintptr_t a, struct cg_block *b) {
   return false;
 }
 
-static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc) {
+/* Reports a fault about a tracked block or a read-only mapping.  In a
+ * sampled block's slot (guard_sample) it is always about the block; in
+ * neutralize mode that fault is then recovered (*recover). */
+static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, bool *recover) {
   uintptr_t a = (uintptr_t)si->si_addr;
   /* x86-64 page-fault error code: bit 1 set for a write */
   bool write = sig == SIGSEGV && (uc->uc_mcontext.gregs[REG_ERR] & 2);
+  bool sampled = sig == SIGSEGV && si->si_code != SI_KERNEL && cg_guarded(a);
+  *recover = sampled && cg_neutralizing();
   struct cg_report r = {
-      .func = "memory access", .addr = a, .action = CG_ACT_SIGNAL,
+      .func = "memory access", .addr = a, .action = *recover ? CG_ACT_CONTINUED : CG_ACT_SIGNAL,
+      .fault = true,
       .access = write ? CG_ACC_WRITE : CG_ACC_READ, .access_size = 1, .arg = 0,
   };
   struct cg_block b;
@@ -94,9 +100,12 @@ static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc) {
     if (!found) return;
     r.kind = CGOGUARD_USE_AFTER_FREE, r.addr = (uintptr_t)poison, r.access_size = 0;
     r.detail = "a pointer read from a freed block (its 0xf5 fill) was dereferenced";
-  } else if (a >= 4096 && block_near(a, &b)) {
+  } else if (sampled ? cg_guard_block(a, &b) : a >= 4096 && block_near(a, &b)) {
     bool freed = cg_meta_state(b.meta) != CG_ST_LIVE;
     if (!freed && a - b.start < b.size) return; /* inside a live block: not a bounds bug */
+    if (*recover)
+      r.detail = "a sampled block (guard_sample): its page is opened and the access goes on, "
+                 "reported once";
     r.kind = freed ? CGOGUARD_USE_AFTER_FREE
                    : write ? CGOGUARD_HEAP_OVERFLOW : CGOGUARD_HEAP_OVERREAD;
     r.has_block = true, r.block = b.start, r.size = b.size, r.alloc_site = cg_meta_site(b.meta);
@@ -106,6 +115,12 @@ static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc) {
       r.free_site = r.has_free ? q.free_site : 0;
       r.free_tid = r.has_free ? q.free_tid : 0;
     }
+  } else if (sampled) {
+    /* a slot whose block the quarantine has let go: a pointer kept long
+     * after its free */
+    r.kind = CGOGUARD_USE_AFTER_FREE;
+    r.detail = "the address is in a sampled block's page; that block was freed and has left "
+               "the quarantine";
   } else if (write && a >= 4096) {
     int prot = cg_mem_prot(a, true);
     if (prot < 0 || (prot & PROT_WRITE)) return; /* unmapped, or another cause */
@@ -124,9 +139,15 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
   if (!cg_tls.depth && si->si_code > 0 && !cg_pc_in_shim((uintptr_t)ctx->uc_mcontext.gregs[REG_RIP]) &&
       !atomic_exchange(&explaining, 1)) {
     cg_tls.fault_pc = (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP];
-    explain_fault(sig, si, ctx);
+    bool recover = false;
+    explain_fault(sig, si, ctx, &recover);
     cg_tls.fault_pc = 0;
     atomic_store(&explaining, 0);
+    /* neutralize, a sampled block: the access runs again, now allowed */
+    if (recover && cg_guard_recover((uintptr_t)si->si_addr)) {
+      errno = saved;
+      return;
+    }
   }
   errno = saved;
   hand_on(sig, si, uc, true);

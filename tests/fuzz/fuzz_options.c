@@ -53,6 +53,7 @@ static void check_ranges(const struct cg_options *o) {
   REQUIRE(o->verbosity >= 0 && o->verbosity <= 3);
   REQUIRE(o->leak_exitcode >= 0 && o->leak_exitcode <= 255);
   REQUIRE(o->error_exitcode >= 0 && o->error_exitcode <= 255);
+  REQUIRE(o->guard_sample >= 0 && o->guard_sample <= 1000000000L);
   REQUIRE(o->dedup == 0 || o->dedup == 1);
   REQUIRE(o->leak_report == 0 || o->leak_report == 1);
   REQUIRE(o->alloc_stacks == 0 || o->alloc_stacks == 1);
@@ -69,6 +70,7 @@ static bool same(const struct cg_options *a, const struct cg_options *b) {
          a->max_reports == b->max_reports && a->verbosity == b->verbosity &&
          a->dedup == b->dedup && a->leak_report == b->leak_report &&
          a->leak_exitcode == b->leak_exitcode && a->error_exitcode == b->error_exitcode &&
+         a->guard_sample == b->guard_sample &&
          memcmp(a->stats_path, b->stats_path, sizeof a->stats_path) == 0 &&
          a->alloc_stacks == b->alloc_stacks && a->poison_bytes == b->poison_bytes &&
          a->symbolize == b->symbolize && a->explain_faults == b->explain_faults &&

@@ -70,8 +70,9 @@ def check_access(w, r, a, problems):
                                                   and asz > 0)):
         problems.append(f"{w}: access_size {asz!r} is neither null nor a positive integer")
     arg = r.get("argument")
-    if "argument" in r and not (isinstance(arg, int) and not isinstance(arg, bool) and arg > 0):
-        problems.append(f"{w}: argument {arg!r} is not a positive integer")
+    if "argument" in r and not (arg is None or (isinstance(arg, int) and not isinstance(arg, bool)
+                                                and arg > 0)):
+        problems.append(f"{w}: argument {arg!r} is neither null (a fault) nor a positive integer")
     if r.get("size") is not None:
         # a block is involved: its start and the offset of the address in it
         blk, off = r.get("block"), r.get("offset")

@@ -164,12 +164,16 @@ bug_tests() {
 
 # same_as_plain CMD...: runs CMD without and with the shim (default options);
 # same stdout and exit status, no report and no cgoguard line on stderr.
-same_as_plain() {
+same_as_plain() { same_as_plain_opts - "$@"; }
+# same_as_plain_opts OPTIONS CMD...: the same, with CGOGUARD_OPTIONS=OPTIONS.
+same_as_plain_opts() {
+  local opts=$1
+  shift
   prun "$@"
   local po=$OUT/run/$RUNID.plain.out prc=$RC
   mv "$O" "$po"
   show "$po" "stdout without the shim"
-  xrun - "$@"
+  xrun "$opts" "$@"
   [ "$RC" -ne "$prc" ] && bad "exit status $RC under the shim, $prc without"
   cmp -s "$po" "$O" || bad "stdout differs from the run without the shim"
   local n
@@ -1511,6 +1515,87 @@ if begin sys/git; then
   fi
   finish
 fi
+
+# ------------------------------------------------------------ guard_sample
+# Direct accesses (no libc call): seen only on sampled blocks, here all of
+# them (guard_sample=1).
+
+# guard_case NAME CASE KIND ABORT_STATUS WHAT SITES: both modes of one cbugs
+# case; SITES is checkjson's --alloc-site (live block) or --sites (freed).
+guard_case() {
+  local name=$1 case=$2 kind=$3 abort_rc=$4 what=$5 sites=$6
+  if begin "guard/$name/abort"; then
+    xrun "guard_sample=1" "$BIN/cbugs" "$case"
+    [ "$RC" -ne "$abort_rc" ] && bad "exit status $RC, expected $abort_rc"
+    check_text_reports "$E" "$kind" 1
+    # frame #0: the function that made the access (#1 when found by free)
+    grep -q -E "^    #[01] 0x[0-9a-f]+ in case_${case//-/_}\+" "$E" ||
+      bad "the function that made the access is not frame #0 or #1"
+    grep -q -- "$what" "$E" || bad "the description lacks '$what'"
+    grep -q '^survived$' "$O" && bad "survived in abort mode"
+    finish
+  fi
+  if begin "guard/$name/neutralize"; then
+    xrun "guard_sample=1:mode=neutralize:log_format=json" "$BIN/cbugs" "$case"
+    [ "$RC" -ne 0 ] && bad "exit status $RC, expected 0 (the access let through)"
+    check_json "$E" --count 1 --kind "$kind" --mode neutralize --action continued "$sites"
+    grep -q '^survived$' "$O" || bad "no 'survived' line"
+    finish
+  fi
+}
+guard_case store-past-end direct-store-past-end heap-overflow 139 \
+  "the faulting instruction would write 1 byte, 1 byte past its end" --alloc-site
+guard_case store-in-slack direct-store-slack heap-overflow 134 \
+  "a write had reached 1 byte past its end; found when the block was freed" --alloc-site
+guard_case read-freed direct-read-freed use-after-free 139 "inside a freed 40-byte block at" --sites
+guard_case read-far-past-end direct-read-far heap-overread 139 \
+  "200 bytes past the end of a live 64-byte block" --alloc-site
+
+if begin guard/read-freed-sees-poison; then
+  xrun "guard_sample=1:mode=neutralize" "$BIN/cbugs" direct-read-freed
+  grep -q '^read after free: -11$' "$O" || bad "the let-through read did not see the 0xf5 fill"
+  grep -q 'block freed by thread' "$E" || bad "no free site"
+  finish
+fi
+if begin guard/off-by-default; then
+  xrun - "$BIN/cbugs" direct-store-past-end
+  [ "$RC" -ne 0 ] && bad "exit status $RC: without guard_sample a direct overflow is not seen"
+  [ "$(nreports "$E")" -ne 0 ] && bad "a report without guard_sample"
+  finish
+fi
+if begin guard/go-reads-freed-c-memory; then
+  # Go code reading C memory through unsafe after C.free: the README's
+  # "cannot see", seen on sampled blocks
+  xrun "guard_sample=1" "$BIN/gobugs" go-read-freed
+  [ "$RC" -ne 2 ] && bad "exit status $RC, expected 2 (Go's fault traceback)"
+  check_text_reports "$E" use-after-free 1
+  grep -q -E '^    #0 0x[0-9a-f]+ in main\.readFirst\+' "$E" || bad "frame #0 is not the Go function main.readFirst"
+  grep -q -E '^    #1 0x[0-9a-f]+ in main\.goReadFreed\+|main\.main\+' "$E" || bad "no Go caller frames"
+  grep -q 'unexpected fault address' "$E" || bad "Go's handler did not get the fault after the report"
+  xrun "guard_sample=1:mode=neutralize" "$BIN/gobugs" go-read-freed
+  [ "$RC" -ne 0 ] && bad "neutralize: exit status $RC, expected 0"
+  grep -q '^go read after free: 245$' "$O" || bad "neutralize: the read did not go on (and see the 0xf5 fill)"
+  grep -q '^survived$' "$O" || bad "neutralize: no 'survived' line"
+  finish
+fi
+for n in 1 10; do
+  if begin guard/correct-programs-quiet-$n; then
+    xrun "guard_sample=$n:leak_report=1" "$BIN/gook" goroutines
+    [ "$RC" -ne 0 ] && bad "gook: exit status $RC"
+    [ -s "$E" ] && bad "gook: stderr is not empty"
+    xrun "guard_sample=$n:mode=neutralize:dedup=0:max_reports=100000" "$BIN/cthreads"
+    check_text_reports "$E" double-free 1000 # racing frees of sampled blocks: one report each
+    finish
+  fi
+  if begin guard/system-programs-same-$n; then
+    same_as_plain_opts "guard_sample=$n" python3 -c '
+import json, hashlib
+d = {str(i): [i] * (i % 7) for i in range(30000)}
+print(hashlib.sha256(json.dumps(d).encode()).hexdigest())'
+    same_as_plain_opts "guard_sample=$n" ls -la /usr/lib
+    finish
+  fi
+done
 
 # ---------------------------------------------------------- error_exitcode
 

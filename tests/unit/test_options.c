@@ -36,7 +36,7 @@ static void test_defaults(void) {
   CHECK(o.verbosity == 0);
   CHECK(o.dedup == 1 && o.leak_report == 0 && o.leak_exitcode == 0);
   CHECK(o.alloc_stacks == 0 && o.symbolize == 1 && o.stats_path[0] == 0);
-  CHECK(o.suppressions[0] == 0 && o.error_exitcode == 0);
+  CHECK(o.suppressions[0] == 0 && o.error_exitcode == 0 && o.guard_sample == 0);
   CHECK(buf[0] == 0);
 }
 
@@ -58,6 +58,9 @@ static void test_report_keys(void) {
   CHECK(parse("symbolize=", &o, buf, sizeof buf) == 1 && o.symbolize == 1);
   CHECK(parse("leak_report=-1", &o, buf, sizeof buf) == 1 && o.leak_report == 0);
   CHECK(parse("stats_path=", &o, buf, sizeof buf) == 0 && o.stats_path[0] == 0);
+  CHECK(parse("guard_sample=1000", &o, buf, sizeof buf) == 0 && o.guard_sample == 1000);
+  CHECK(parse("guard_sample=-1", &o, buf, sizeof buf) == 1 && o.guard_sample == 0);
+  CHECK(strstr(buf, "'guard_sample=-1'") && strstr(buf, "one small block in N") && lines(buf) == 1);
   CHECK(parse("error_exitcode=66", &o, buf, sizeof buf) == 0 && o.error_exitcode == 66);
   CHECK(parse("error_exitcode=256", &o, buf, sizeof buf) == 1 && o.error_exitcode == 0);
   CHECK(strstr(buf, "'error_exitcode=256'") && strstr(buf, "0 to 255") && lines(buf) == 1);

@@ -227,6 +227,42 @@ static int case_literal_store(void)
 	return 0;
 }
 
+/* Direct accesses, no libc call in between: only guard_sample sees them
+ * (run with guard_sample=1, every small block sampled). */
+__attribute__((noinline)) static int case_direct_store_past_end(void)
+{
+	volatile char *p = h_malloc(32); /* 32: its end is the guard page */
+	p[0] = 'x';
+	p[32] = 'y';
+	h_free((void *)p);
+	return 0;
+}
+
+__attribute__((noinline)) static int case_direct_store_slack(void)
+{
+	volatile char *p = h_malloc(30); /* 2 bytes before the guard page */
+	p[30] = 'y';
+	h_free((void *)p);
+	return 0;
+}
+
+__attribute__((noinline)) static int case_direct_read_freed(void)
+{
+	volatile char *p = h_malloc(40);
+	p[0] = 'x';
+	h_free((void *)p);
+	printf("read after free: %d\n", p[0]);
+	return 0;
+}
+
+__attribute__((noinline)) static int case_direct_read_far(void)
+{
+	volatile char *p = h_malloc(64);
+	printf("read far past the end: %d\n", p[64 + 200]);
+	h_free((void *)p);
+	return 0;
+}
+
 /* A store through NULL: a fault that is not about memory cgoguard tracks. */
 static int case_null_store(void)
 {
@@ -332,6 +368,10 @@ int main(int argc, char **argv)
 		{"raise-segv", case_raise_segv},
 		{"poison-deref", case_poison_deref},
 		{"read-past-end", case_read_past_end},
+		{"direct-store-past-end", case_direct_store_past_end},
+		{"direct-store-slack", case_direct_store_slack},
+		{"direct-read-freed", case_direct_read_freed},
+		{"direct-read-far", case_direct_read_far},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);

@@ -116,6 +116,18 @@ func doubleLoop() {
 	}
 }
 
+// Go code reading C memory after C.free, through unsafe: no libc call,
+// only guard_sample (its page is inaccessible after the free) sees it.
+func goReadFreed() {
+	p := (*[64]byte)(C.malloc(64))
+	p[0] = 'x'
+	C.free(unsafe.Pointer(p))
+	fmt.Println("go read after free:", readFirst(p))
+}
+
+//go:noinline
+func readFirst(p *[64]byte) byte { return p[0] }
+
 // Three live C strings while the test sends SIGUSR2 (stats_path), then exits.
 func sleepWithBlocks() {
 	var held []*C.char
@@ -142,6 +154,7 @@ func main() {
 		"go-pointer":     goPointer,
 		"literal":        literal,
 		"reuse":          reuse,
+		"go-read-freed":  goReadFreed,
 	}
 	if len(os.Args) != 2 || cases[os.Args[1]] == nil {
 		fmt.Fprintln(os.Stderr, "usage: bugs cstring-double|go-pointer|literal|reuse|nested-double|goroutine-double|leak-keys|double-loop|sleep|literal-store|null-store")
