@@ -1,6 +1,6 @@
 // The cgoguard demo: one cgo program, one bug class per case.
 // Run with no arguments for every case (useful with mode=neutralize),
-// or name cases: double-free reuse go-pointer literal stack interior
+// or name cases (go-reads-freed runs only when named): double-free reuse go-pointer literal stack interior
 // strlen-unterminated strcat-overflow strncpy-unterminated literal-write
 // strlen-null use-after-free memcpy-overflow stack-overflow leak.
 package main
@@ -132,25 +132,39 @@ func stackOverflow() {
 	C.free(unsafe.Pointer(s))
 }
 
+// Go code reading C memory after C.free, through unsafe: no libc call, so
+// only a sampled block (guard_sample) shows it.  Run only when named.
+func goReadsFreed() {
+	p := (*[32]byte)(C.malloc(32))
+	p[0] = 'x'
+	C.free(unsafe.Pointer(p))
+	fmt.Println("read after free:", firstByte(p))
+}
+
+//go:noinline
+func firstByte(p *[32]byte) byte { return p[0] }
+
 var cases = []struct {
-	name string
-	run  func()
+	name  string
+	run   func()
+	named bool // only when asked for by name
 }{
-	{"double-free", doubleFree},
-	{"reuse", doubleFreeAfterReuse},
-	{"go-pointer", freeGoPointer},
-	{"literal", freeLiteral},
-	{"stack", func() { C.free_local() }},
-	{"interior", func() { C.free_interior() }},
-	{"strlen-unterminated", strlenUnterminated},
-	{"strcat-overflow", strcatOverflow},
-	{"strncpy-unterminated", func() { fmt.Println("strlen:", C.copy_then_measure()) }},
-	{"literal-write", func() { C.shout() }},
-	{"strlen-null", func() { fmt.Println("strlen:", C.strlen(nil)) }},
-	{"use-after-free", useAfterFree},
-	{"memcpy-overflow", memcpyOverflow},
-	{"stack-overflow", stackOverflow},
-	{"leak", leakKeys},
+	{"double-free", doubleFree, false},
+	{"reuse", doubleFreeAfterReuse, false},
+	{"go-pointer", freeGoPointer, false},
+	{"literal", freeLiteral, false},
+	{"stack", func() { C.free_local() }, false},
+	{"interior", func() { C.free_interior() }, false},
+	{"strlen-unterminated", strlenUnterminated, false},
+	{"strcat-overflow", strcatOverflow, false},
+	{"strncpy-unterminated", func() { fmt.Println("strlen:", C.copy_then_measure()) }, false},
+	{"literal-write", func() { C.shout() }, false},
+	{"strlen-null", func() { fmt.Println("strlen:", C.strlen(nil)) }, false},
+	{"use-after-free", useAfterFree, false},
+	{"memcpy-overflow", memcpyOverflow, false},
+	{"stack-overflow", stackOverflow, false},
+	{"leak", leakKeys, false},
+	{"go-reads-freed", goReadsFreed, true},
 }
 
 func main() {
@@ -159,7 +173,7 @@ func main() {
 		want[a] = true
 	}
 	for _, c := range cases {
-		if len(want) == 0 || want[c.name] {
+		if (len(want) == 0 && !c.named) || want[c.name] {
 			fmt.Printf("--- case %s\n", c.name)
 			c.run()
 		}
