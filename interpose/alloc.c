@@ -53,7 +53,7 @@ static inline void je_free(void *p) {
 }
 
 /* Records a fresh jemalloc block; frees it again if the table is full. */
-static inline void *track(void *p, size_t n, uintptr_t ret) {
+static inline __attribute__((always_inline)) void *track(void *p, size_t n, uintptr_t ret) {
   if (cg_unlikely(!p)) {
     errno = ENOMEM;
     return NULL;
@@ -75,11 +75,16 @@ static inline void *track(void *p, size_t n, uintptr_t ret) {
 /* A tracked block of n bytes: every allocating entry point ends here.
  * guard_sample: now and then a small block of malloc's alignment goes to a
  * guarded page of its own instead (guard.c; its page is zeros). */
+CG_NOINLINE static void *alloc_sampled(size_t n, uintptr_t ret) {
+  if (cg_tls.depth || !cg_guard_pick()) return NULL;
+  void *g = cg_guard_alloc(n);
+  return g ? track(g, n, ret) : NULL;
+}
+
 static inline void *alloc_at(size_t n, int flags, uintptr_t ret) {
-  if (cg_unlikely(cg_opt.guard_sample != 0) && !(flags & ~MALLOCX_ZERO) && !cg_tls.depth &&
-      cg_guard_pick()) {
-    void *g = cg_guard_alloc(n);
-    if (g) return track(g, n, ret);
+  if (cg_unlikely(cg_opt.guard_sample != 0) && !(flags & ~MALLOCX_ZERO)) {
+    void *g = alloc_sampled(n, ret);
+    if (g) return g;
   }
   return track(je_alloc(request(n), flags), n, ret);
 }
@@ -212,7 +217,13 @@ freed:;
    * free together */
   uint64_t fill = (uint64_t)cg_opt.poison_bytes;
   cg_fill((void *)p, POISON, size < fill ? size : fill);
-  if (cg_unlikely(cg_guarded(p))) guarded_freed(p, size, m, fn);
+  if (cg_unlikely(cg_guarded(p))) {
+    guarded_freed(p, size, m, fn);
+    if (cg_guard_pool_low()) { /* keep sampling: its page stays closed until reused */
+      cg_release_block(p, size);
+      return true;
+    }
+  }
   quarantine_push(p, size, cg_site(ret));
   return true;
 }

@@ -5,13 +5,16 @@
  * the free then faults at the instruction, also in code that calls no libc
  * function (C code indexing an array, Go code reading C memory through
  * unsafe), and the fault handler (signals.c) reports it with the block's
- * allocation and free sites.  The idea of GWP-ASan; cheap because rare: two
- * mprotect calls per sampled block.
+ * allocation and free sites.  The idea of GWP-ASan; cheap because rare: an
+ * mmap and two mprotect calls per sampled block.
  *
  * The bytes between the block's end and the page's end (fewer than 16: the
  * block starts 16-byte aligned, as malloc's must) hold a pattern checked
- * when the block is freed.  Slots come from one PROT_NONE reservation; the
- * pool's lock is taken only for sampled blocks. */
+ * when the block is freed.  Slots come from one PROT_NONE reservation and
+ * are reused in FIFO order, as late as possible.  Every allocation maps its
+ * slot afresh (zeros, both pages closed, whatever a recovered fault or an
+ * mlock left there) and bumps the slot's generation, so a fault recovered
+ * late can never open a page of the slot's next block. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
@@ -22,14 +25,19 @@
 
 #define PAGE 4096u
 #define SLOT (2 * PAGE) /* the block's page, then its guard page */
-#define SLOTS 4096u     /* 32 MiB of address space; a page of memory per block */
 #define TAIL_FILL 0xcb
 
-static uintptr_t pool;           /* 0: not mapped (yet, or refused) */
+uintptr_t cg_guard_pool = (uintptr_t)0 - CG_GUARD_POOL_BYTES; /* no user address */
 static _Atomic int pool_state;   /* 0 untried, 1 mapped, -1 refused */
 static cg_lock pool_lock;
-static uint32_t free_top, free_stack[SLOTS];
-static uintptr_t slot_block[SLOTS]; /* start of the block in each slot, or 0 */
+/* free slots, a FIFO ring: head is taken, tail is given back */
+static uint32_t ring[CG_GUARD_SLOTS], ring_head, ring_count;
+static uintptr_t slot_block[CG_GUARD_SLOTS]; /* block start in each slot, 0 or SETTING_UP */
+#define SETTING_UP ((uintptr_t)1)
+static uint32_t slot_gen[CG_GUARD_SLOTS];    /* bumped by every allocation there */
+
+static inline uint32_t slot_of(uintptr_t a) { return (uint32_t)((a - cg_guard_pool) / SLOT); }
+static inline uintptr_t slot_base(uint32_t s) { return cg_guard_pool + (uintptr_t)s * SLOT; }
 
 /* Raw syscalls: the program's mprotect wrapper (mmap.c) would mark the
  * maps snapshot stale for a change that is the shim's own. */
@@ -43,14 +51,14 @@ static int protect(uintptr_t a, size_t n, int prot) {
 static bool pool_map(void) {
   cg_lock_acquire(&pool_lock);
   if (!atomic_load(&pool_state)) {
-    void *p = mmap(NULL, (size_t)SLOT * SLOTS, PROT_NONE,
+    void *p = mmap(NULL, CG_GUARD_POOL_BYTES, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
       atomic_store(&pool_state, -1);
     } else {
-      pool = (uintptr_t)p;
-      for (uint32_t i = 0; i < SLOTS; i++) free_stack[i] = SLOTS - 1 - i;
-      free_top = SLOTS;
+      for (uint32_t i = 0; i < CG_GUARD_SLOTS; i++) ring[i] = i;
+      ring_head = 0, ring_count = CG_GUARD_SLOTS;
+      __atomic_store_n(&cg_guard_pool, (uintptr_t)p, __ATOMIC_RELEASE);
       atomic_store(&pool_state, 1);
     }
   }
@@ -58,14 +66,13 @@ static bool pool_map(void) {
   return atomic_load(&pool_state) > 0;
 }
 
-static inline bool in_pool(uintptr_t a) {
-  return atomic_load_explicit(&pool_state, memory_order_acquire) > 0 && a - pool < (uintptr_t)SLOT * SLOTS;
-}
+uint64_t cg_guard_extent(uintptr_t p) { return slot_base(slot_of(p)) + PAGE - p; }
 
-bool cg_guarded(uintptr_t p) { return in_pool(p); }
-
-uint64_t cg_guard_extent(uintptr_t p) {
-  return in_pool(p) ? ((p - pool) / SLOT * SLOT + PAGE + pool) - p : 0;
+/* Few slots left: a freed sampled block skips the quarantine (its page
+ * stays closed until the slot comes round again, FIFO), so the pool keeps
+ * sampling new blocks instead of holding old ones. */
+bool cg_guard_pool_low(void) {
+  return __atomic_load_n(&ring_count, __ATOMIC_RELAXED) < CG_GUARD_SLOTS / 4;
 }
 
 /* About one allocation in N, at random (other blocks each run); N = 1:
@@ -82,32 +89,54 @@ bool cg_guard_pick(void) {
   return n == 1 || !first; /* a thread's first pick only starts the count */
 }
 
-/* A sampled block of n bytes, or NULL (too big, pool refused or full).
- * Its page is fresh zeros (released slots are discarded): calloc's too. */
+/* The pool lock from a signal handler whose thread holds it already would
+ * never come: such a caller does without (cg_tls.in_pool). */
+static bool pool_enter(void) {
+  if (cg_tls.in_pool) return false;
+  cg_tls.in_pool = 1;
+  cg_lock_acquire(&pool_lock);
+  return true;
+}
+static void pool_leave(void) {
+  cg_lock_release(&pool_lock);
+  cg_tls.in_pool = 0;
+}
+
+static void give_back(uint32_t s) {
+  ring[(ring_head + ring_count++) % CG_GUARD_SLOTS] = s;
+}
+
+/* A sampled block of n bytes, or NULL (too big, pool refused or empty).
+ * Its page is fresh zeros: calloc's too. */
 void *cg_guard_alloc(size_t n) {
   if (n > PAGE - 16) return NULL;
   if (atomic_load_explicit(&pool_state, memory_order_acquire) <= 0 && !pool_map()) return NULL;
-  cg_lock_acquire(&pool_lock);
-  uint32_t slot = free_top ? free_stack[--free_top] : UINT32_MAX;
-  cg_lock_release(&pool_lock);
-  if (slot == UINT32_MAX) return NULL; /* all in use: an ordinary block */
-  uintptr_t page = pool + (uintptr_t)slot * SLOT;
-  if (protect(page, PAGE, PROT_READ | PROT_WRITE) != 0) {
-    cg_lock_acquire(&pool_lock);
-    free_stack[free_top++] = slot;
-    cg_lock_release(&pool_lock);
+  if (!pool_enter()) return NULL;
+  uint32_t s = UINT32_MAX;
+  if (ring_count) s = ring[ring_head], ring_head = (ring_head + 1) % CG_GUARD_SLOTS, ring_count--;
+  if (s != UINT32_MAX) slot_gen[s]++, __atomic_store_n(&slot_block[s], SETTING_UP, __ATOMIC_RELEASE);
+  pool_leave();
+  if (s == UINT32_MAX) return NULL; /* all in use: an ordinary block */
+  uintptr_t base = slot_base(s);
+  int saved = errno;
+  bool ok = mmap((void *)base, SLOT, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED &&
+            protect(base, PAGE, PROT_READ | PROT_WRITE) == 0;
+  errno = saved;
+  if (!ok) {
+    if (pool_enter()) __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE), give_back(s), pool_leave();
     return NULL;
   }
   size_t rounded = n ? (n + 15) & ~(size_t)15 : 16;
-  uintptr_t p = page + PAGE - rounded;
-  for (uintptr_t t = p + n; t < page + PAGE; t++) *(unsigned char *)t = TAIL_FILL;
-  slot_block[slot] = p;
+  uintptr_t p = base + PAGE - rounded;
+  for (uintptr_t t = p + n; t < base + PAGE; t++) *(unsigned char *)t = TAIL_FILL;
+  __atomic_store_n(&slot_block[s], p, __ATOMIC_RELEASE);
   return (void *)p;
 }
 
 /* Bytes after the block written (its tail pattern broken): the first one. */
 bool cg_guard_tail_broken(uintptr_t p, uint64_t size, uintptr_t *first) {
-  uintptr_t end = (p - pool) / SLOT * SLOT + PAGE + pool;
+  uintptr_t end = slot_base(slot_of(p)) + PAGE;
   for (uintptr_t t = p + size; t < end; t++)
     if (*(const unsigned char *)t != TAIL_FILL) {
       *first = t;
@@ -119,33 +148,60 @@ bool cg_guard_tail_broken(uintptr_t p, uint64_t size, uintptr_t *first) {
 /* Freed: the page is inaccessible until the quarantine lets the block go. */
 void cg_guard_freed(uintptr_t p) { protect(p & ~(uintptr_t)(PAGE - 1), PAGE, PROT_NONE); }
 
-/* Let go by the quarantine: the slot's memory is discarded, both its pages
- * inaccessible again (a recovered fault may have opened them). */
+/* Let go by the quarantine: the memory is returned; the slot waits its turn
+ * (the next allocation there maps it afresh). */
 void cg_guard_release(uintptr_t p) {
-  uint32_t slot = (uint32_t)((p - pool) / SLOT);
-  uintptr_t base = pool + (uintptr_t)slot * SLOT;
-  protect(base, SLOT, PROT_NONE);
-  madvise((void *)base, SLOT, MADV_DONTNEED);
-  slot_block[slot] = 0;
-  cg_lock_acquire(&pool_lock);
-  free_stack[free_top++] = slot;
-  cg_lock_release(&pool_lock);
+  uint32_t s = slot_of(p);
+  int saved = errno;
+  madvise((void *)slot_base(s), SLOT, MADV_DONTNEED); /* memory only: a failure is harmless */
+  errno = saved;
+  if (!pool_enter()) return; /* a nested handler's release: one slot lost, no deadlock */
+  __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE);
+  give_back(s);
+  pool_leave();
 }
 
-/* A fault at a: the sampled block whose slot it is in (live, or freed and
- * still in quarantine). */
+/* The slot of a fault at a, as it is now: its block (0: empty) and its
+ * generation, for cg_guard_recover. */
+uint32_t cg_guard_slot_state(uintptr_t a, uintptr_t *block) {
+  uint32_t s = slot_of(a);
+  if (!pool_enter()) return *block = SETTING_UP, 0; /* (never matches: no recovery) */
+  uint32_t gen = slot_gen[s];
+  *block = slot_block[s];
+  pool_leave();
+  return gen;
+}
+
+/* A fault at a: the sampled block of its slot (live, or freed and still in
+ * quarantine).  A guard page is the nearer block's: the one below it (an
+ * overflow) or, by more than a page's distance, the one above (an
+ * underflow of the next slot's block). */
 bool cg_guard_block(uintptr_t a, struct cg_block *b) {
-  if (!in_pool(a)) return false;
-  uintptr_t s = slot_block[(a - pool) / SLOT];
-  return s && cg_heap_block(s, b) && b->start == s;
+  uint32_t s = slot_of(a);
+  uintptr_t own = __atomic_load_n(&slot_block[s], __ATOMIC_ACQUIRE);
+  bool in_guard = a - slot_base(s) >= PAGE;
+  if (in_guard && s + 1 < CG_GUARD_SLOTS) {
+    uintptr_t next = __atomic_load_n(&slot_block[s + 1], __ATOMIC_ACQUIRE);
+    uintptr_t to_next = next ? next - a : UINTPTR_MAX;
+    uintptr_t from_own = own ? a - (own + cg_guard_extent(own)) : UINTPTR_MAX;
+    if (to_next < from_own) own = next;
+  }
+  return own > SETTING_UP && cg_heap_block(own, b) && b->start == own;
 }
 
 /* neutralize mode, after the report: open the faulting page so the access
- * runs again and succeeds (the block's memory is the shim's until the
- * quarantine lets it go).  Reported once: the page stays open. */
-bool cg_guard_recover(uintptr_t a) {
-  if (!in_pool(a)) return false;
-  return protect(a & ~(uintptr_t)(PAGE - 1), PAGE, PROT_READ | PROT_WRITE) == 0;
+ * runs again and succeeds (the memory is the shim's until the slot is used
+ * again), if the slot is still as it was when the fault was explained and
+ * not being set up.  1: opened; 0: the slot changed, let the access fault
+ * again and be explained anew; -1: cannot (hand the fault on). */
+int cg_guard_recover(uintptr_t a, uint32_t gen) {
+  if (!pool_enter()) return -1;
+  uint32_t s = slot_of(a);
+  int r = 0;
+  if (slot_gen[s] == gen && slot_block[s] != SETTING_UP)
+    r = protect(a & ~(uintptr_t)(PAGE - 1), PAGE, PROT_READ | PROT_WRITE) == 0 ? 1 : -1;
+  pool_leave();
+  return r;
 }
 
 void cg_guard_atfork_prepare(void) { cg_lock_acquire(&pool_lock); }

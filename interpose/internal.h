@@ -41,6 +41,7 @@ struct cg_tls {
   int exiting;        /* thread-exit destructors ran: take no new record */
   uintptr_t fault_pc; /* reporting a fault: the stack starts at this pc */
   int in_quarantine;  /* inside quarantine_push (a signal handler's free must not nest) */
+  int in_pool;        /* holding the guarded pool's lock (guard.c) */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
@@ -438,15 +439,23 @@ extern _Atomic int cg_aborting; /* a report is aborting the process */
 
 /* ---- guarded sampling (guard.c) ----------------------------------------- */
 
+#define CG_GUARD_SLOTS 4096u
+#define CG_GUARD_POOL_BYTES ((uintptr_t)CG_GUARD_SLOTS * 8192)
+extern uintptr_t cg_guard_pool; /* its start once mapped; before, no address tests true */
+/* p is in the guarded pool: one load and a compare, for every free */
+static inline bool cg_guarded(uintptr_t p) {
+  return p - __atomic_load_n(&cg_guard_pool, __ATOMIC_RELAXED) < CG_GUARD_POOL_BYTES;
+}
 bool cg_guard_pick(void);           /* this allocation is a sampled one */
 void *cg_guard_alloc(size_t n);     /* a guarded block, or NULL (not possible) */
-bool cg_guarded(uintptr_t p);       /* p is in the guarded pool */
 uint64_t cg_guard_extent(uintptr_t p); /* bytes from p to its guard page */
 bool cg_guard_tail_broken(uintptr_t p, uint64_t size, uintptr_t *first);
 void cg_guard_freed(uintptr_t p);   /* free: the page becomes inaccessible */
 void cg_guard_release(uintptr_t p); /* the quarantine let it go: slot reused */
+bool cg_guard_pool_low(void);       /* few free slots: skip the quarantine */
 bool cg_guard_block(uintptr_t a, struct cg_block *b); /* the sampled block of a fault */
-bool cg_guard_recover(uintptr_t a); /* neutralize: open the faulting page */
+uint32_t cg_guard_slot_state(uintptr_t a, uintptr_t *block); /* generation, block */
+int cg_guard_recover(uintptr_t a, uint32_t gen); /* neutralize: 1 opened, 0 retry, -1 no */
 void cg_guard_atfork_prepare(void);
 void cg_guard_atfork_parent(void);
 void cg_guard_atfork_child(void);

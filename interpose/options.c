@@ -170,5 +170,13 @@ int cg_options_parse(const char *s, struct cg_options *o, int errfd) {
       errors++;
     }
   }
+  /* a sampled block's faults need the shim's handler: without it they
+   * would kill the program with no report */
+  if (o->guard_sample && !o->explain_faults) {
+    say(errfd, "cgoguard: guard_sample needs explain_faults=1 (the shim's SIGSEGV handler)", "",
+        0, "; guard_sample is off");
+    o->guard_sample = 0;
+    errors++;
+  }
   return errors;
 }

@@ -360,16 +360,17 @@ static void describe_access(struct out *o, const struct cg_report *r) {
     return;
   }
   put_hex(o, r->addr);
-  if (r->detail && !r->has_block) {
-    puts_(o, " is not a pointer: ");
+  if (r->detail && !r->has_block) { /* the detail says where the address is */
+    puts_(o, " ");
     puts_(o, r->detail);
     return;
   }
   if (r->has_block) {
     uint64_t off = r->addr - r->block;
-    bool freed = r->kind == CGOGUARD_USE_AFTER_FREE;
+    bool freed = r->kind == CGOGUARD_USE_AFTER_FREE, before = r->addr < r->block;
     puts_(o, " is ");
-    if (off < r->size) put_bytes(o, off), puts_(o, " inside a ");
+    if (before) put_bytes(o, r->block - r->addr), puts_(o, " before the start of a ");
+    else if (off < r->size) put_bytes(o, off), puts_(o, " inside a ");
     else put_bytes(o, off - r->size), puts_(o, " past the end of a ");
     puts_(o, freed ? "freed " : "live ");
     put_dec(o, (int64_t)r->size);
@@ -385,7 +386,7 @@ static void describe_access(struct out *o, const struct cg_report *r) {
       if (r->access_size) {
         puts_(o, " ");
         put_bytes(o, r->access_size);
-        if (!freed && off + r->access_size > r->size) {
+        if (!freed && !before && off + r->access_size > r->size) {
           puts_(o, ", ");
           put_bytes(o, off + r->access_size - r->size);
           puts_(o, " past its end");

@@ -17,6 +17,7 @@
  * about a tracked block or a read-only mapping writes nothing. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -74,17 +75,26 @@ static bool block_near(uintptr_t a, struct cg_block *b) {
   return false;
 }
 
+/* A fault in a sampled block's slot (guard_sample) that was reported and,
+ * in neutralize mode, may be let through: the slot's generation then. */
+struct sampled_fault {
+  bool reported;
+  bool setting_up; /* the slot is being given to a new block: try again */
+  uint32_t gen;
+};
+
 /* Reports a fault about a tracked block or a read-only mapping.  In a
- * sampled block's slot (guard_sample) it is always about the block; in
- * neutralize mode that fault is then recovered (*recover). */
-static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, bool *recover) {
+ * sampled block's slot it is always about a block (sf->reported). */
+static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, struct sampled_fault *sf) {
   uintptr_t a = (uintptr_t)si->si_addr;
   /* x86-64 page-fault error code: bit 1 set for a write */
   bool write = sig == SIGSEGV && (uc->uc_mcontext.gregs[REG_ERR] & 2);
   bool sampled = sig == SIGSEGV && si->si_code != SI_KERNEL && cg_guarded(a);
-  *recover = sampled && cg_neutralizing();
+  bool recover = sampled && cg_neutralizing();
+  uintptr_t slot_block = 0;
+  if (sampled) sf->gen = cg_guard_slot_state(a, &slot_block);
   struct cg_report r = {
-      .func = "memory access", .addr = a, .action = *recover ? CG_ACT_CONTINUED : CG_ACT_SIGNAL,
+      .func = "memory access", .addr = a, .action = recover ? CG_ACT_CONTINUED : CG_ACT_SIGNAL,
       .fault = true,
       .access = write ? CG_ACC_WRITE : CG_ACC_READ, .access_size = 1, .arg = 0,
   };
@@ -99,11 +109,12 @@ static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, bool *recover)
       found = i != REG_RIP && (uint64_t)uc->uc_mcontext.gregs[i] == poison;
     if (!found) return;
     r.kind = CGOGUARD_USE_AFTER_FREE, r.addr = (uintptr_t)poison, r.access_size = 0;
-    r.detail = "a pointer read from a freed block (its 0xf5 fill) was dereferenced";
+    r.detail = "is not a pointer: a pointer read from a freed block (its 0xf5 fill) was "
+               "dereferenced";
   } else if (sampled ? cg_guard_block(a, &b) : a >= 4096 && block_near(a, &b)) {
     bool freed = cg_meta_state(b.meta) != CG_ST_LIVE;
     if (!freed && a - b.start < b.size) return; /* inside a live block: not a bounds bug */
-    if (*recover)
+    if (recover)
       r.detail = "a sampled block (guard_sample): its page is opened and the access goes on, "
                  "reported once";
     r.kind = freed ? CGOGUARD_USE_AFTER_FREE
@@ -117,10 +128,12 @@ static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, bool *recover)
     }
   } else if (sampled) {
     /* a slot whose block the quarantine has let go: a pointer kept long
-     * after its free */
+     * after its free (or a slot being set up: explained when it faults
+     * again) */
+    sf->setting_up = slot_block != 0;
+    if (sf->setting_up) return;
     r.kind = CGOGUARD_USE_AFTER_FREE;
-    r.detail = "the address is in a sampled block's page; that block was freed and has left "
-               "the quarantine";
+    r.detail = "is in the page of a sampled block that was freed and has left the quarantine";
   } else if (write && a >= 4096) {
     int prot = cg_mem_prot(a, true);
     if (prot < 0 || (prot & PROT_WRITE)) return; /* unmapped, or another cause */
@@ -129,24 +142,41 @@ static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, bool *recover)
   } else {
     return;
   }
+  sf->reported = sampled; /* (suppressed or counted only: let through all the same) */
   cg_report(&r);
 }
 
 static void on_fault(int sig, siginfo_t *si, void *uc) {
   int saved = errno;
-  /* not from inside the shim (its own bug would recurse), once at a time */
   ucontext_t *ctx = uc;
-  if (!cg_tls.depth && si->si_code > 0 && !cg_pc_in_shim((uintptr_t)ctx->uc_mcontext.gregs[REG_RIP]) &&
-      !atomic_exchange(&explaining, 1)) {
-    cg_tls.fault_pc = (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP];
-    bool recover = false;
-    explain_fault(sig, si, ctx, &recover);
-    cg_tls.fault_pc = 0;
-    atomic_store(&explaining, 0);
-    /* neutralize, a sampled block: the access runs again, now allowed */
-    if (recover && cg_guard_recover((uintptr_t)si->si_addr)) {
-      errno = saved;
-      return;
+  uintptr_t a = (uintptr_t)si->si_addr;
+  bool sampled = sig == SIGSEGV && si->si_code > 0 && si->si_code != SI_KERNEL && cg_guarded(a);
+  /* not from inside the shim (its own bug would recurse), once at a time */
+  if (!cg_tls.depth && si->si_code > 0 && !cg_pc_in_shim((uintptr_t)ctx->uc_mcontext.gregs[REG_RIP])) {
+    if (atomic_exchange(&explaining, 1)) {
+      if (sampled) {
+        /* another thread is explaining a fault: this one's turn comes when
+         * the instruction faults again */
+        sched_yield();
+        errno = saved;
+        return;
+      }
+    } else {
+      cg_tls.fault_pc = (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP];
+      struct sampled_fault sf = {false, false, 0};
+      explain_fault(sig, si, ctx, &sf);
+      cg_tls.fault_pc = 0;
+      atomic_store(&explaining, 0);
+      if (sampled && cg_neutralizing()) {
+        /* the access runs again, now allowed; or, when the slot changed
+         * meanwhile (or was being set up), faults again and is explained
+         * anew */
+        int r = sf.reported ? cg_guard_recover(a, sf.gen) : sf.setting_up ? 0 : -1;
+        if (r >= 0) {
+          errno = saved;
+          return;
+        }
+      }
     }
   }
   errno = saved;

@@ -211,6 +211,8 @@ static CG_HOT bool block_of(uintptr_t a, struct cg_block *b) {
 /* Bytes of the block left from p (0 when p is in the size-class slack). */
 static inline uint64_t room(const struct cg_block *b, uintptr_t p) {
   uint64_t off = p - b->start;
+  /* a freed sampled block's page is closed: nothing there may be read */
+  if (cg_unlikely(cg_meta_state(b->meta) != CG_ST_LIVE) && cg_guarded(b->start)) return 0;
   return off < b->size ? b->size - off : 0;
 }
 

@@ -1570,7 +1570,7 @@ if begin guard/go-reads-freed-c-memory; then
   [ "$RC" -ne 2 ] && bad "exit status $RC, expected 2 (Go's fault traceback)"
   check_text_reports "$E" use-after-free 1
   grep -q -E '^    #0 0x[0-9a-f]+ in main\.readFirst\+' "$E" || bad "frame #0 is not the Go function main.readFirst"
-  grep -q -E '^    #1 0x[0-9a-f]+ in main\.goReadFreed\+|main\.main\+' "$E" || bad "no Go caller frames"
+  grep -q -E '^    #1 0x[0-9a-f]+ in main\.(goReadFreed|main)\+' "$E" || bad "frame #1 is not the Go caller"
   grep -q 'unexpected fault address' "$E" || bad "Go's handler did not get the fault after the report"
   xrun "guard_sample=1:mode=neutralize" "$BIN/gobugs" go-read-freed
   [ "$RC" -ne 0 ] && bad "neutralize: exit status $RC, expected 0"
@@ -1578,11 +1578,50 @@ if begin guard/go-reads-freed-c-memory; then
   grep -q '^survived$' "$O" || bad "neutralize: no 'survived' line"
   finish
 fi
+if begin guard/underflow-is-the-block-above; then
+  xrun "guard_sample=1:mode=neutralize" "$BIN/cbugs" direct-underflow
+  [ "$RC" -ne 0 ] && bad "exit status $RC"
+  check_text_reports "$E" heap-overread 1
+  grep -q 'is 4033 bytes before the start of a live 64-byte block' "$E" ||
+    bad "the underflow is not described as 4033 bytes before the 64-byte block"
+  finish
+fi
+if begin guard/threads-fault-at-once-neutralize; then
+  xrun "guard_sample=1:mode=neutralize:dedup=0:max_reports=100000" "$BIN/cbugs" direct-threads
+  [ "$RC" -ne 0 ] && bad "exit status $RC: a thread's fault was handed on while another's was explained"
+  grep -q '^survived$' "$O" || bad "no 'survived' line"
+  n=$(nreports "$E")
+  [ "$n" -ge 8 ] || bad "$n reports, expected one per overflow that found a sampled block (at least 8)"
+  finish
+fi
+if begin guard/string-call-on-freed-sampled-block; then
+  # the check itself must not read the closed page: reported as the call's
+  xrun "guard_sample=1" "$BIN/cbugs" strlen-freed-sampled
+  check_text_reports "$E" use-after-free 1
+  check_header "$E" use-after-free R strlen
+  [ "$RC" -ne 134 ] && bad "exit status $RC, expected 134 (abort)"
+  xrun "guard_sample=1:mode=neutralize" "$BIN/cbugs" strlen-freed-sampled
+  check_text_reports "$E" use-after-free 1
+  check_header "$E" use-after-free R strlen
+  grep -q '^strlen of the freed block: 0$' "$O" || bad "neutralized strlen of a freed sampled block is not 0"
+  check_outcome neutralize c
+  finish
+fi
+if begin guard/needs-explain-faults; then
+  xrun "guard_sample=1:explain_faults=0" "$BIN/cbugs" direct-store-past-end
+  grep -q -x "cgoguard: guard_sample needs explain_faults=1 (the shim's SIGSEGV handler); guard_sample is off" "$E" ||
+    bad "no line saying guard_sample is off without explain_faults"
+  [ "$RC" -ne 0 ] && bad "exit status $RC: guard_sample should be off (nothing sampled, no fault)"
+  finish
+fi
 for n in 1 10; do
   if begin guard/correct-programs-quiet-$n; then
     xrun "guard_sample=$n:leak_report=1" "$BIN/gook" goroutines
     [ "$RC" -ne 0 ] && bad "gook: exit status $RC"
     [ -s "$E" ] && bad "gook: stderr is not empty"
+    finish
+  fi
+  if begin guard/racing-double-frees-$n; then
     xrun "guard_sample=$n:mode=neutralize:dedup=0:max_reports=100000" "$BIN/cthreads"
     check_text_reports "$E" double-free 1000 # racing frees of sampled blocks: one report each
     finish

@@ -1,6 +1,7 @@
 /* Guarded sampling (guard.c): how often blocks are picked, where a sampled
  * block sits (its end against the guard page), the tail pattern, freed and
  * released pages, lookups in the slack, and the pool running out. */
+#include <string.h>
 #include <sys/mman.h>
 
 #include "internal.h"
@@ -60,13 +61,16 @@ static void test_layout_and_tail(void) {
   /* freed: the page is closed; released: the slot is discarded, closed */
   cg_guard_freed((uintptr_t)p);
   CHECK(cg_mem_prot((uintptr_t)p, true) == PROT_NONE);
-  CHECK(cg_guard_recover((uintptr_t)p)); /* neutralize: opened again */
-  CHECK(cg_mem_prot((uintptr_t)p, true) == (PROT_READ | PROT_WRITE));
-  CHECK(p[0] == 0);
-  cg_guard_release((uintptr_t)p);
+  uintptr_t blk;
+  uint32_t gen = cg_guard_slot_state((uintptr_t)p, &blk);
+  CHECK(blk == (uintptr_t)p);
+  CHECK(cg_guard_recover((uintptr_t)p, gen + 1) == 0); /* the slot changed: not opened */
   CHECK(cg_mem_prot((uintptr_t)p, true) == PROT_NONE);
+  CHECK(cg_guard_recover((uintptr_t)p, gen) == 1); /* neutralize: opened again */
+  CHECK(cg_mem_prot((uintptr_t)p, true) == (PROT_READ | PROT_WRITE));
+  cg_guard_release((uintptr_t)p);
   CHECK(!cg_guard_block((uintptr_t)p, &b)); /* the slot is empty */
-  CHECK(!cg_guard_recover((uintptr_t)&b));   /* not the pool's */
+  CHECK(cg_guard_slot_state((uintptr_t)p, &blk) == gen && blk == 0);
 }
 
 static void test_sizes(void) {
@@ -79,25 +83,40 @@ static void test_sizes(void) {
   if (big) cg_guard_release((uintptr_t)big);
 }
 
-static void test_pool_runs_out(void) {
-  static char *held[4096 + 8];
+/* Every slot taken (then ordinary blocks), written, opened as a recovered
+ * fault would, released; taken again: zeros, guard pages closed. */
+static void test_pool_runs_out_and_slots_come_back_clean(void) {
+  static char *held[CG_GUARD_SLOTS + 8];
   int n = 0;
-  while (n < 4096 + 8 && (held[n] = cg_guard_alloc(16)) != NULL) n++;
-  CHECK(n < 4096 + 8); /* a fixed pool: then ordinary blocks */
-  CHECK(n >= 4096 - 8);
-  if (n) {
-    cg_guard_release((uintptr_t)held[n - 1]);
-    char *again = cg_guard_alloc(16);
-    CHECK(again != NULL); /* a released slot is used again */
-    if (again) held[n - 1] = again;
+  while (n < (int)CG_GUARD_SLOTS + 8 && (held[n] = cg_guard_alloc(48)) != NULL) n++;
+  CHECK(n < (int)CG_GUARD_SLOTS + 8); /* a fixed pool */
+  CHECK(n >= (int)CG_GUARD_SLOTS - 8);
+  CHECK(cg_guard_pool_low());
+  for (int i = 0; i < n; i++) {
+    memset(held[i], 0xab, 48);
+    uintptr_t blk;
+    uint32_t gen = cg_guard_slot_state((uintptr_t)held[i] + 48, &blk);
+    CHECK(cg_guard_recover((uintptr_t)held[i] + 48, gen) == 1); /* the guard page opened */
+    held[i][48] = 1;
   }
   for (int i = 0; i < n; i++) cg_guard_release((uintptr_t)held[i]);
+  CHECK(!cg_guard_pool_low());
+  int bad = 0, open = 0;
+  for (int i = 0; i < 64; i++) {
+    char *p = cg_guard_alloc(48);
+    CHECK(p != NULL);
+    if (!p) break;
+    for (int k = 0; k < 48; k++) bad += p[k] != 0;
+    open += cg_mem_prot((uintptr_t)p + 48, true) != PROT_NONE;
+    cg_guard_release((uintptr_t)p);
+  }
+  CHECK(bad == 0 && open == 0);
 }
 
 int main(void) {
   RUN(test_pick_rate);
   RUN(test_layout_and_tail);
   RUN(test_sizes);
-  RUN(test_pool_runs_out);
+  RUN(test_pool_runs_out_and_slots_come_back_clean);
   return UNIT_END();
 }

@@ -61,6 +61,8 @@ static void test_report_keys(void) {
   CHECK(parse("guard_sample=1000", &o, buf, sizeof buf) == 0 && o.guard_sample == 1000);
   CHECK(parse("guard_sample=-1", &o, buf, sizeof buf) == 1 && o.guard_sample == 0);
   CHECK(strstr(buf, "'guard_sample=-1'") && strstr(buf, "one small block in N") && lines(buf) == 1);
+  CHECK(parse("guard_sample=5:explain_faults=0", &o, buf, sizeof buf) == 1 && o.guard_sample == 0);
+  CHECK(strstr(buf, "guard_sample needs explain_faults=1") && lines(buf) == 1);
   CHECK(parse("error_exitcode=66", &o, buf, sizeof buf) == 0 && o.error_exitcode == 66);
   CHECK(parse("error_exitcode=256", &o, buf, sizeof buf) == 1 && o.error_exitcode == 0);
   CHECK(strstr(buf, "'error_exitcode=256'") && strstr(buf, "0 to 255") && lines(buf) == 1);

@@ -1,6 +1,7 @@
 /* Memory-error cases for the cgoguard integration suite, one per argv[1].
  * Every case prints "survived" at its end; under mode=abort the shim must
  * stop the process before that line. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -263,6 +264,53 @@ __attribute__((noinline)) static int case_direct_read_far(void)
 	return 0;
 }
 
+__attribute__((noinline)) static int case_direct_underflow(void)
+{
+	void *below = h_malloc(16); /* (so that p's slot is not the pool's first) */
+	volatile char *p = h_malloc(64);
+	/* 4033 bytes before it: the guard page of the slot below, nearer to p
+	 * than to the block of that slot */
+	printf("read before the start: %d\n", p[-4033]);
+	h_free((void *)p);
+	h_free(below);
+	return 0;
+}
+
+/* strlen of a freed block (through a pointer the compiler cannot see):
+ * with guard_sample=1 its page is closed, and the check must not read it. */
+static size_t (*volatile p_strlen)(const char *) = strlen;
+__attribute__((noinline)) static int case_strlen_freed_sampled(void)
+{
+	char *p = h_malloc(24);
+	strcpy(p, "freed");
+	h_free(p);
+	printf("strlen of the freed block: %zu\n", p_strlen(p));
+	return 0;
+}
+
+/* Eight threads overflow their own blocks at once (neutralize: each is
+ * let through, none kills the process). */
+static void *overflow_own(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 50; i++) {
+		volatile char *p = h_malloc(32);
+		p[32] = 'y';
+		h_free((void *)p);
+	}
+	return NULL;
+}
+
+static int case_direct_threads(void)
+{
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, overflow_own, NULL);
+	for (int i = 0; i < 8; i++)
+		pthread_join(t[i], NULL);
+	return 0;
+}
+
 /* A store through NULL: a fault that is not about memory cgoguard tracks. */
 static int case_null_store(void)
 {
@@ -372,6 +420,9 @@ int main(int argc, char **argv)
 		{"direct-store-slack", case_direct_store_slack},
 		{"direct-read-freed", case_direct_read_freed},
 		{"direct-read-far", case_direct_read_far},
+		{"direct-underflow", case_direct_underflow},
+		{"direct-threads", case_direct_threads},
+		{"strlen-freed-sampled", case_strlen_freed_sampled},
 	};
 	if (argc < 2) {
 		fprintf(stderr, "usage: %s CASE\n", argv[0]);
