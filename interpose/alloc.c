@@ -81,7 +81,7 @@ CG_NOINLINE static void *alloc_sampled(size_t n, uintptr_t ret) {
   return g ? track(g, n, ret) : NULL;
 }
 
-static inline void *alloc_at(size_t n, int flags, uintptr_t ret) {
+static inline __attribute__((always_inline)) void *alloc_at(size_t n, int flags, uintptr_t ret) {
   if (cg_unlikely(cg_opt.guard_sample != 0) && !(flags & ~MALLOCX_ZERO)) {
     void *g = alloc_sampled(n, ret);
     if (g) return g;
