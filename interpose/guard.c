@@ -6,15 +6,16 @@
  * function (C code indexing an array, Go code reading C memory through
  * unsafe), and the fault handler (signals.c) reports it with the block's
  * allocation and free sites.  The idea of GWP-ASan; cheap because rare: an
- * mmap and two mprotect calls per sampled block.
+ * mmap and an mprotect per sampled block.
  *
  * The bytes between the block's end and the page's end (fewer than 16: the
  * block starts 16-byte aligned, as malloc's must) hold a pattern checked
  * when the block is freed.  Slots come from one PROT_NONE reservation and
  * are reused in FIFO order, as late as possible.  Every allocation maps its
- * slot afresh (zeros, both pages closed, whatever a recovered fault or an
- * mlock left there) and bumps the slot's generation, so a fault recovered
- * late can never open a page of the slot's next block. */
+ * block's page afresh (zeros; a released block's memory goes then) and
+ * bumps the slot's generation, so a fault recovered late can never open a
+ * page of the slot's next block; a slot a recovered fault opened is mapped
+ * whole again, guard page closed. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sys/mman.h>
@@ -35,6 +36,7 @@ static uint32_t ring[CG_GUARD_SLOTS], ring_head, ring_count;
 static uintptr_t slot_block[CG_GUARD_SLOTS]; /* block start in each slot, 0 or SETTING_UP */
 #define SETTING_UP ((uintptr_t)1)
 static uint32_t slot_gen[CG_GUARD_SLOTS];    /* bumped by every allocation there */
+static bool slot_opened[CG_GUARD_SLOTS];     /* a recovered fault opened a page */
 
 static inline uint32_t slot_of(uintptr_t a) { return (uint32_t)((a - cg_guard_pool) / SLOT); }
 static inline uintptr_t slot_base(uint32_t s) { return cg_guard_pool + (uintptr_t)s * SLOT; }
@@ -114,14 +116,17 @@ void *cg_guard_alloc(size_t n) {
   if (!pool_enter()) return NULL;
   uint32_t s = UINT32_MAX;
   if (ring_count) s = ring[ring_head], ring_head = (ring_head + 1) % CG_GUARD_SLOTS, ring_count--;
-  if (s != UINT32_MAX) slot_gen[s]++, __atomic_store_n(&slot_block[s], SETTING_UP, __ATOMIC_RELEASE);
+  bool opened = false;
+  if (s != UINT32_MAX) {
+    slot_gen[s]++, opened = slot_opened[s], slot_opened[s] = false;
+    __atomic_store_n(&slot_block[s], SETTING_UP, __ATOMIC_RELEASE);
+  }
   pool_leave();
   if (s == UINT32_MAX) return NULL; /* all in use: an ordinary block */
   uintptr_t base = slot_base(s);
-  int saved = errno;
-  bool ok = mmap((void *)base, SLOT, PROT_NONE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED &&
-            protect(base, PAGE, PROT_READ | PROT_WRITE) == 0;
+  int saved = errno, fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
+  bool ok = (!opened || mmap((void *)base, SLOT, PROT_NONE, fixed, -1, 0) != MAP_FAILED) &&
+            mmap((void *)base, PAGE, PROT_READ | PROT_WRITE, fixed, -1, 0) != MAP_FAILED;
   errno = saved;
   if (!ok) {
     if (pool_enter()) __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE), give_back(s), pool_leave();
@@ -148,13 +153,10 @@ bool cg_guard_tail_broken(uintptr_t p, uint64_t size, uintptr_t *first) {
 /* Freed: the page is inaccessible until the quarantine lets the block go. */
 void cg_guard_freed(uintptr_t p) { protect(p & ~(uintptr_t)(PAGE - 1), PAGE, PROT_NONE); }
 
-/* Let go by the quarantine: the memory is returned; the slot waits its turn
- * (the next allocation there maps it afresh). */
+/* Let go by the quarantine: the slot waits its turn (its page, closed,
+ * is replaced by the next allocation there). */
 void cg_guard_release(uintptr_t p) {
   uint32_t s = slot_of(p);
-  int saved = errno;
-  madvise((void *)slot_base(s), SLOT, MADV_DONTNEED); /* memory only: a failure is harmless */
-  errno = saved;
   if (!pool_enter()) return; /* a nested handler's release: one slot lost, no deadlock */
   __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE);
   give_back(s);
@@ -198,8 +200,10 @@ int cg_guard_recover(uintptr_t a, uint32_t gen) {
   if (!pool_enter()) return -1;
   uint32_t s = slot_of(a);
   int r = 0;
-  if (slot_gen[s] == gen && slot_block[s] != SETTING_UP)
+  if (slot_gen[s] == gen && slot_block[s] != SETTING_UP) {
+    slot_opened[s] = true;
     r = protect(a & ~(uintptr_t)(PAGE - 1), PAGE, PROT_READ | PROT_WRITE) == 0 ? 1 : -1;
+  }
   pool_leave();
   return r;
 }
