@@ -84,12 +84,12 @@ struct sampled_fault {
 };
 
 /* Reports a fault about a tracked block or a read-only mapping.  In a
- * sampled block's slot it is always about a block (sf->reported). */
-static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, struct sampled_fault *sf) {
+ * sampled block's slot (sampled) it is always about a block (sf->reported). */
+static void explain_fault(int sig, siginfo_t *si, ucontext_t *uc, bool sampled,
+                          struct sampled_fault *sf) {
   uintptr_t a = (uintptr_t)si->si_addr;
   /* x86-64 page-fault error code: bit 1 set for a write */
   bool write = sig == SIGSEGV && (uc->uc_mcontext.gregs[REG_ERR] & 2);
-  bool sampled = sig == SIGSEGV && si->si_code != SI_KERNEL && cg_guarded(a);
   bool recover = sampled && cg_neutralizing();
   uintptr_t slot_block = 0;
   if (sampled) sf->gen = cg_guard_slot_state(a, &slot_block);
@@ -164,7 +164,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc) {
     } else {
       cg_tls.fault_pc = (uintptr_t)ctx->uc_mcontext.gregs[REG_RIP];
       struct sampled_fault sf = {false, false, 0};
-      explain_fault(sig, si, ctx, &sf);
+      explain_fault(sig, si, ctx, sampled, &sf);
       cg_tls.fault_pc = 0;
       atomic_store(&explaining, 0);
       if (sampled && cg_neutralizing()) {
