@@ -330,6 +330,8 @@ struct cg_frame {
 int cg_unwind_pcs(uintptr_t *pcs, int max);
 /* pc is in the shim's own code. */
 bool cg_pc_in_shim(uintptr_t pc);
+/* The executable segment of the module that holds addr. */
+bool cg_text_of(uintptr_t addr, uintptr_t *lo, uintptr_t *len);
 /* Function (from symbol tables, Go's included) and module of a pc. */
 void cg_describe_frame(uintptr_t pc, struct cg_frame *f);
 /* symbolize.c: the function holding addr (pc minus load bias) in the

@@ -23,7 +23,6 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <jemalloc/jemalloc.h>
-#include <link.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,24 +91,10 @@ CG_COLD static void resolve(void) {
  * jemalloc that is half-way through a call. */
 uintptr_t cg_jemalloc_text, cg_jemalloc_text_len;
 
-static int find_text(struct dl_phdr_info *info, size_t size, void *arg) {
-  (void)size;
-  uintptr_t a = (uintptr_t)arg;
-  for (int i = 0; i < info->dlpi_phnum; i++) {
-    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a - lo < ph->p_memsz) {
-      cg_jemalloc_text = lo, cg_jemalloc_text_len = ph->p_memsz;
-      return 1;
-    }
-  }
-  return 0;
-}
-
 void cg_string_init(void) {
   resolve();
   cg_tls.depth++;
-  dl_iterate_phdr(find_text, (void *)(uintptr_t)&mallocx);
+  cg_text_of((uintptr_t)&mallocx, &cg_jemalloc_text, &cg_jemalloc_text_len);
   cg_tls.depth--;
 }
 

@@ -57,25 +57,41 @@ void cg_describe_pc(uintptr_t pc, struct cg_frame *f) {
 
 /* ---- the shim's own code ----------------------------------------------- */
 
-static uintptr_t shim_text_lo, shim_text_hi;
+struct text_range {
+  uintptr_t addr, lo, len;
+};
 
-static int find_shim_text(struct dl_phdr_info *info, size_t size, void *arg) {
+static int find_text(struct dl_phdr_info *info, size_t size, void *arg) {
   (void)size;
-  uintptr_t a = (uintptr_t)arg;
+  struct text_range *t = arg;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
-    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a - lo < ph->p_memsz) {
-      shim_text_lo = lo, shim_text_hi = lo + ph->p_memsz;
+    if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && t->addr - lo < ph->p_memsz) {
+      t->lo = lo, t->len = ph->p_memsz;
       return 1;
     }
   }
   return 0;
 }
 
+bool cg_text_of(uintptr_t addr, uintptr_t *lo, uintptr_t *len) {
+  struct text_range t = {addr, 0, 0};
+  dl_iterate_phdr(find_text, &t);
+  *lo = t.lo, *len = t.len;
+  return t.len != 0;
+}
+
+static uintptr_t shim_text_lo, shim_text_len;
+
 bool cg_pc_in_shim(uintptr_t pc) {
-  if (cg_unlikely(!shim_text_hi)) dl_iterate_phdr(find_shim_text, (void *)(uintptr_t)&cg_pc_in_shim);
-  return pc - shim_text_lo < shim_text_hi - shim_text_lo;
+  if (cg_unlikely(!__atomic_load_n(&shim_text_len, __ATOMIC_ACQUIRE))) {
+    uintptr_t lo, len;
+    cg_text_of((uintptr_t)&cg_pc_in_shim, &lo, &len);
+    shim_text_lo = lo;
+    __atomic_store_n(&shim_text_len, len, __ATOMIC_RELEASE);
+  }
+  return pc - shim_text_lo < shim_text_len;
 }
 
 /* ---- Go frames past the cgo boundary ------------------------------------ */
