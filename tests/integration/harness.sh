@@ -4,6 +4,29 @@
 # The caller sets FILTER (ITEST_FILTER), and for xrun/prun OUT, SHIM and
 # TIMEOUT; it counts npass/nfail.
 
+# suite_setup NAME TIMEOUT FRESH KEPT: the settings every suite shares (ROOT,
+# SHIM made absolute for LD_PRELOAD, OUT=build/NAME, TIMEOUT from
+# ITEST_TIMEOUT or the default given, FILTER), the working directory, one
+# run at a time (runs share $OUT), and under $OUT the directories FRESH
+# (emptied) and KEPT (space-separated lists).  The caller sets HERE.
+suite_setup() {
+  ROOT=${ROOT:-$(cd "$HERE/../.." && pwd)}
+  SHIM=${SHIM:-$ROOT/build/libcgoguard.so}
+  case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac
+  OUT=$ROOT/build/$1
+  TIMEOUT=${ITEST_TIMEOUT:-$2}
+  FILTER=${ITEST_FILTER:-}
+  cd "$ROOT" || exit 2
+  npass=0
+  nfail=0
+  mkdir -p "$OUT"
+  exec 9>"$OUT/.lock"
+  flock 9
+  local d
+  for d in $3; do rm -rf "${OUT:?}/$d"; done
+  for d in $3 $4; do mkdir -p "$OUT/$d"; done
+}
+
 TNAME=
 REASONS=()
 SHOW=()

@@ -16,27 +16,10 @@
 #   ITEST_TIMEOUT=seconds               per cgoguard-repro run (default 120)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${ROOT:-$(cd "$HERE/../.." && pwd)}
-SHIM=${SHIM:-$ROOT/build/libcgoguard.so}
-case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac
-OUT=$ROOT/build/reprotest
-TIMEOUT=${ITEST_TIMEOUT:-120}
-FILTER=${ITEST_FILTER:-}
-REPRO=$ROOT/scripts/cgoguard-repro
-cd "$ROOT" || exit 2
-
-npass=0
-nfail=0
-mkdir -p "$OUT"
-exec 9>"$OUT/.lock" # one run at a time: runs share $OUT
-flock 9
-rm -rf "$OUT/run" "$OUT/tmp"
-mkdir -p "$OUT/run" "$OUT/tmp" "$OUT/bin" "$OUT/build-logs"
-
-# ---------------------------------------------------------------- reporting
-
 # shellcheck source=harness.sh
 . "$HERE/harness.sh"
+suite_setup reprotest 120 "run tmp" "bin build-logs"
+REPRO=$ROOT/scripts/cgoguard-repro
 
 # ------------------------------------------------------------------ running
 

@@ -18,29 +18,11 @@
 #   ITEST_TIMEOUT=seconds                   per program run (default 60)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${ROOT:-$(cd "$HERE/../.." && pwd)}
-SHIM=${SHIM:-$ROOT/build/libcgoguard.so}
-case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac # LD_PRELOAD wants it absolute
-OUT=$ROOT/build/robust
-TIMEOUT=${ITEST_TIMEOUT:-60}
-FILTER=${ITEST_FILTER:-}
-SRC=$HERE/robust
-cd "$ROOT" || exit 2
-
-npass=0
-nfail=0
-mkdir -p "$OUT"
-# one run at a time: runs share $OUT (binaries, logs)
-exec 9>"$OUT/.lock"
-flock 9
-rm -rf "$OUT/run" "$OUT/logs"
-mkdir -p "$OUT/run" "$OUT/logs" "$OUT/bin" "$OUT/build-logs"
-LOGS=$OUT/logs
-
-# ---------------------------------------------------------------- reporting
-
 # shellcheck source=harness.sh
 . "$HERE/harness.sh"
+suite_setup robust 60 "run logs" "bin build-logs"
+SRC=$HERE/robust
+LOGS=$OUT/logs
 
 # ------------------------------------------------------------------ running
 

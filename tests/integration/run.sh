@@ -11,28 +11,10 @@
 #   ITEST_TIMEOUT=seconds                    per program run (default 60)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${ROOT:-$(cd "$HERE/../.." && pwd)}
-SHIM=${SHIM:-$ROOT/build/libcgoguard.so}
-case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac # LD_PRELOAD wants it absolute
-OUT=$ROOT/build/itest
-TIMEOUT=${ITEST_TIMEOUT:-60}
-FILTER=${ITEST_FILTER:-}
-SRC=$HERE
-cd "$ROOT" || exit 2
-
-npass=0
-nfail=0
-mkdir -p "$OUT"
-# one run at a time: runs share $OUT (binaries, logs)
-exec 9>"$OUT/.lock"
-flock 9
-rm -rf "$OUT/run" "$OUT/logs"
-mkdir -p "$OUT/run" "$OUT/logs" "$OUT/build-logs"
-
-# ---------------------------------------------------------------- reporting
-
 # shellcheck source=harness.sh
 . "$HERE/harness.sh"
+suite_setup itest 60 "run logs" "build-logs"
+SRC=$HERE
 
 # ------------------------------------------------------------------ running
 

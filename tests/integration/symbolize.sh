@@ -15,29 +15,11 @@
 #   ITEST_TIMEOUT=seconds                   per program run (default 60)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=${ROOT:-$(cd "$HERE/../.." && pwd)}
-SHIM=${SHIM:-$ROOT/build/libcgoguard.so}
-case $SHIM in /*) ;; *) SHIM=$PWD/$SHIM ;; esac # LD_PRELOAD wants it absolute
-OUT=$ROOT/build/symtest
-TIMEOUT=${ITEST_TIMEOUT:-60}
-FILTER=${ITEST_FILTER:-}
-SRC=$HERE/symtest
-SYM=$ROOT/scripts/cgoguard-symbolize
-cd "$ROOT" || exit 2
-
-npass=0
-nfail=0
-mkdir -p "$OUT"
-# one run at a time: runs share $OUT (binaries, logs)
-exec 9>"$OUT/.lock"
-flock 9
-rm -rf "$OUT/run" "$OUT/tmp"
-mkdir -p "$OUT/run" "$OUT/tmp" "$OUT/bin" "$OUT/build-logs"
-
-# ---------------------------------------------------------------- reporting
-
 # shellcheck source=harness.sh
 . "$HERE/harness.sh"
+suite_setup symtest 60 "run tmp" "bin build-logs"
+SRC=$HERE/symtest
+SYM=$ROOT/scripts/cgoguard-symbolize
 
 # ------------------------------------------------------------------ running
 
