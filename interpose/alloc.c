@@ -89,14 +89,8 @@ static inline __attribute__((always_inline)) void *alloc_at(size_t n, int flags,
   return track(je_alloc(request(n), flags), n, ret);
 }
 
-void cg_release_block(uintptr_t p, uint64_t size) {
-  (void)size;
-  uint64_t m;
-  for (;;) {
-    cg_entry *e = shadow_find(p, &m);
-    if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return; /* not ours to release */
-    if (shadow_erase(e, p, m)) break;
-  }
+void cg_release_block(uintptr_t p, cg_entry *hint) {
+  if (!shadow_release(hint, p)) return; /* not ours to release */
   heapmap_remove(p); /* the start bit stays for the next block here */
   if (cg_unlikely(cg_guarded(p))) cg_guard_release(p);
   else je_free((void *)p);
@@ -187,14 +181,14 @@ CG_NOINLINE static void guarded_freed(uintptr_t p, uint64_t size, uint64_t m, co
  * report) when p was not a live block. */
 static bool free_checked(uintptr_t p, uintptr_t ret, const char *fn) {
   uint64_t m;
-  cg_entry *e;
+  cg_entry *e = NULL;
   /* the block this thread allocated or used last (C.CString's, freed right
    * after its strlen): its entry as cached, the CAS itself validating it
    * (key and meta must still be exactly the live block's) */
   struct cg_block c = cg_recent[0];
   if (c.start == p && c.entry && cg_meta_state(c.meta) == CG_ST_LIVE &&
       shadow_update(c.entry, p, c.meta, cg_meta_with_state(c.meta, CG_ST_QUARANTINED))) {
-    m = c.meta;
+    m = c.meta, e = c.entry;
     goto freed;
   }
   for (;;) {
@@ -220,11 +214,11 @@ freed:;
   if (cg_unlikely(cg_guarded(p))) {
     guarded_freed(p, size, m, fn);
     if (cg_guard_pool_low()) { /* keep sampling: its page stays closed until reused */
-      cg_release_block(p, size);
+      cg_release_block(p, e);
       return true;
     }
   }
-  quarantine_push(p, size, cg_site(ret));
+  quarantine_push(p, e, size, cg_site(ret));
   return true;
 }
 

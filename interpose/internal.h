@@ -107,7 +107,12 @@ struct cg_thread {
   _Atomic uint64_t allocs;        /* blocks this thread allocated (stats) */
 } __attribute__((aligned(64)));   /* written on every insert: no false sharing */
 #define CG_MAX_THREADS 8192
-struct cg_thread *cg_thread_self(void);  /* NULL when the registry is full */
+struct cg_thread *cg_thread_register(void); /* NULL when the registry is full */
+/* This thread's record, registered on first use. */
+static inline struct cg_thread *cg_thread_self(void) {
+  struct cg_thread *t = cg_tls.thread;
+  return cg_likely(t != NULL) ? t : cg_thread_register();
+}
 struct cg_thread *cg_thread_at(int i);   /* for report-time scans */
 int cg_threads_seen(void);               /* records ever used (high-water mark) */
 void cg_thread_registered(struct cg_thread *t); /* init.c: exit hook */
@@ -176,6 +181,9 @@ void shadow_expect(uint64_t more);
 bool shadow_update(cg_entry *e, uintptr_t p, uint64_t old, uint64_t new_meta);
 /* Removes the entry ({p, old} -> tombstone).  false if it changed. */
 bool shadow_erase(cg_entry *e, uintptr_t p, uint64_t old);
+/* Erases p's quarantined entry (hint: where it was when freed, or NULL);
+ * false if p was not quarantined. */
+bool shadow_release(cg_entry *hint, uintptr_t p);
 /* Calls fn for every entry (report time only; racy snapshot). */
 void shadow_for_each(void (*fn)(uintptr_t key, uint64_t meta, void *arg), void *arg);
 /* Bytes of table memory mapped now. */
@@ -231,13 +239,14 @@ int depot_get(uint32_t id, uintptr_t *pcs, int max);
 
 struct qent {
   uintptr_t ptr;
+  cg_entry *entry;    /* where its table entry was when it was freed */
   uint64_t size;      /* requested size, for sdallocx and the byte budget */
   uint32_t free_site; /* depot id */
   int32_t free_tid;
 };
 
 /* Holds a freed block (already marked quarantined in the table). */
-void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site);
+void quarantine_push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site);
 /* Looks for p in every batch (report time): fills *out, returns true. */
 bool quarantine_find(uintptr_t p, struct qent *out);
 void quarantine_thread_exit(struct cg_thread *t);
@@ -248,7 +257,7 @@ void quarantine_atfork_child(void);
 /* ---- allocator backend (alloc.c) ---------------------------------------- */
 
 /* Returns a quarantined block to jemalloc after erasing its table entry. */
-void cg_release_block(uintptr_t p, uint64_t size);
+void cg_release_block(uintptr_t p, cg_entry *hint);
 uint32_t cg_site_here(uintptr_t caller_pc);
 /* alloc_stacks=1: the whole stack (unwind.c); else the caller's address.
  * The shim's own allocations (depth raised) always take the cheap one. */

@@ -59,7 +59,7 @@ static struct qbatch *batch_new(void) {
 }
 
 #ifndef PREFETCH_AHEAD
-#define PREFETCH_AHEAD 8
+#define PREFETCH_AHEAD 32
 #endif
 #ifndef PREFETCH_BYTES
 #define PREFETCH_BYTES 256
@@ -68,7 +68,8 @@ static struct qbatch *batch_new(void) {
  * PREFETCH_BYTES (what free poisons, and usually what a program writes
  * first) and its last line. */
 static inline void prefetch_entry(const struct qent *q) {
-  shadow_prefetch(q->ptr);
+  if (q->entry) __builtin_prefetch(q->entry, 1);
+  else shadow_prefetch(q->ptr);
   uintptr_t a = q->ptr, end = a + (q->size ? q->size : 1);
   uintptr_t lim = end - a > PREFETCH_BYTES ? a + PREFETCH_BYTES : end;
   for (uintptr_t l = a & ~63ull; l < lim; l += 64) __builtin_prefetch((void *)l, 1);
@@ -87,7 +88,7 @@ static void release_batches(struct qbatch *list) {
     for (uint32_t i = 0; i < n && i < PREFETCH_AHEAD; i++) prefetch_entry(&b->e[i]);
     for (uint32_t i = 0; i < n; i++) {
       if (i + PREFETCH_AHEAD < n) prefetch_entry(&b->e[i + PREFETCH_AHEAD]);
-      cg_release_block(b->e[i].ptr, b->e[i].size);
+      cg_release_block(b->e[i].ptr, b->e[i].entry);
     }
   }
   if (!list) return;
@@ -128,24 +129,24 @@ static void flush(struct qbatch *b) {
   release_batches(evicted);
 }
 
-static void push(uintptr_t p, uint64_t size, uint32_t free_site);
+static void push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site);
 
-void quarantine_push(uintptr_t p, uint64_t size, uint32_t free_site) {
+void quarantine_push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site) {
   /* A signal handler's free that interrupted this thread's own push (its
    * batch half-updated, or Q.lock held): the block stays marked freed and
    * is never handed back, one block lost instead of a deadlock */
   if (cg_unlikely(cg_tls.in_quarantine)) return;
   cg_tls.in_quarantine = 1;
-  push(p, size, free_site);
+  push(p, e, size, free_site);
   cg_tls.in_quarantine = 0;
 }
 
-static void push(uintptr_t p, uint64_t size, uint32_t free_site) {
+static void push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site) {
   uint64_t cost = block_cost(size);
   struct cg_thread *t = cg_thread_self();
   struct qbatch *b = t ? atomic_load_explicit(&t->batch, memory_order_relaxed) : NULL;
   if (cost > cg_opt.quarantine_bytes || !t) {
-    cg_release_block(p, size); /* cannot be held: hand it back now */
+    cg_release_block(p, e); /* cannot be held: hand it back now */
     return;
   }
   if (!b) {
@@ -153,13 +154,13 @@ static void push(uintptr_t p, uint64_t size, uint32_t free_site) {
     b = batch_new();
     errno = saved;
     if (!b) {
-      cg_release_block(p, size);
+      cg_release_block(p, e);
       return;
     }
     atomic_store_explicit(&t->batch, b, memory_order_release);
   }
   uint32_t n = atomic_load_explicit(&b->n, memory_order_relaxed);
-  b->e[n] = (struct qent){p, size, free_site, cg_gettid()};
+  b->e[n] = (struct qent){p, e, size, free_site, cg_gettid()};
   atomic_store_explicit(&b->n, n + 1, memory_order_release);
   b->bytes += cost;
   /* a thread's batch holds at most 1/16 of the budget, so the FIFO order

@@ -102,8 +102,8 @@ uint64_t cg_allocations(void) {
 
 int cg_threads_seen(void) { return atomic_load_explicit(&threads_hwm, memory_order_relaxed); }
 
-struct cg_thread *cg_thread_self(void) {
-  if (cg_likely(cg_tls.thread != NULL)) return cg_tls.thread;
+struct cg_thread *cg_thread_register(void) {
+  if (cg_tls.thread) return cg_tls.thread;
   if (cg_tls.exiting) return NULL; /* frees after our destructor: no record */
   int saved = errno; /* callers are malloc and free: keep errno */
   struct cg_thread *t = thread_register();

@@ -289,7 +289,10 @@ static cg_entry *place(int r, int sc, uintptr_t p, uint64_t meta, bool *took_emp
   for (uint64_t n = 0; n < cap; n++, i = next_slot(i, cap)) {
     uint64_t k = atomic_load_explicit(&s[i].key, memory_order_relaxed);
     while (k == CG_KEY_EMPTY || k == CG_KEY_TOMB) {
-      if (cas16(&s[i], k, 0, p, meta)) {
+      /* a tombstone keeps the meta of the block released there (see
+       * shadow_release): compare with what is there */
+      uint64_t m = atomic_load_explicit(&s[i].meta, memory_order_relaxed);
+      if (cas16(&s[i], k, m, p, meta)) {
         *took_empty = (k == CG_KEY_EMPTY);
         *probes = (int)n;
         return &s[i];
@@ -507,43 +510,52 @@ static inline bool needs_growth(uint64_t s, int probes) {
          atomic_load_explicit(&used[r][sc], memory_order_relaxed) > (int64_t)(cap / 10 * 9);
 }
 
+/* An inserter publishes the view it writes into, then makes sure it is
+ * still current (a signal handler's nested writer restores the outer one's
+ * tag); a migration of that view starts only after it left.  With the
+ * asymmetric fence a plain store: grow() fences every thread after it
+ * changes the state, before the records are scanned.  A thread without a
+ * record (the registry full) counts itself instead. */
+static inline void view_leave(struct cg_thread *t, uintptr_t outer) {
+  if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
+  else atomic_fetch_sub(&unregistered_inserters, 1);
+}
+
+static inline bool view_enter(struct cg_thread *t, uint64_t s, uintptr_t *outer) {
+  uintptr_t tag = view_tag(ST_CUR_R(s), ST_CUR_SC(s));
+  if (cg_likely(t != NULL)) {
+    *outer = atomic_load_explicit(&t->inserting, memory_order_relaxed);
+    if (cg_likely(atomic_load_explicit(&asym_fence, memory_order_relaxed))) {
+      atomic_store_explicit(&t->inserting, tag, memory_order_relaxed);
+      atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order */
+    } else {
+      atomic_exchange(&t->inserting, tag);
+    }
+  } else {
+    atomic_fetch_add(&unregistered_inserters, 1);
+  }
+  if (cg_likely(atomic_load(&tstate) == s)) return true;
+  view_leave(t, *outer);
+  return false;
+}
+
 cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
   struct cg_thread *t = cg_thread_self();
   for (;;) {
     uint64_t s = load_state();
     if (!s) return NULL;
     int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
-    uintptr_t tag = view_tag(r, sc), outer = 0;
+    uintptr_t outer = 0;
     if (cg_unlikely(ST_MIGRATING(s)) && ST_OLD_R(s) != r && !rebuild_has_room(s)) {
       /* leave the rebuild the room its moves need: help it instead */
       if (!migrate_help()) sched_yield();
       continue;
     }
-    /* publish the view, then make sure it is still current (a signal
-     * handler's nested insert restores the outer one's tag).  With the
-     * asymmetric fence a plain store: grow() fences every thread after it
-     * changes the state, before the records are scanned */
-    if (cg_likely(t != NULL)) {
-      outer = atomic_load_explicit(&t->inserting, memory_order_relaxed);
-      if (cg_likely(atomic_load_explicit(&asym_fence, memory_order_relaxed))) {
-        atomic_store_explicit(&t->inserting, tag, memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst); /* the compiler keeps the order */
-      } else {
-        atomic_exchange(&t->inserting, tag);
-      }
-    } else {
-      atomic_fetch_add(&unregistered_inserters, 1);
-    }
-    if (atomic_load(&tstate) != s) {
-      if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
-      else atomic_fetch_sub(&unregistered_inserters, 1);
-      continue;
-    }
+    if (!view_enter(t, s, &outer)) continue;
     bool empty = false;
     int probes = 0;
     cg_entry *ok = place(r, sc, p, meta, &empty, &probes);
-    if (t) atomic_store_explicit(&t->inserting, outer, memory_order_release);
-    else atomic_fetch_sub(&unregistered_inserters, 1);
+    view_leave(t, outer);
     if (!ok) {
       grow(s);
       if (!migrate_help()) sched_yield();
@@ -555,6 +567,44 @@ cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
     if (cg_unlikely(ST_MIGRATING(s))) migrate_help();
     else if (cg_unlikely(needs_growth(s, probes))) grow(s);
     return ok;
+  }
+}
+
+/* Erases the quarantined entry of p when the quarantine lets the block go.
+ * Only the releaser changes a quarantined entry (a second free or a string
+ * check just reads it), except a migration moving it: so outside one, and
+ * published as an inserter is, a plain store of the tombstone does, found
+ * where free left it.  Otherwise, or when it moved, by lookup and CAS.
+ * Returns false when p was not a quarantined block. */
+#ifdef CG_UNIT_HOOKS
+/* unit tests widen the window between a release's check and its store, to
+ * show that the publication is what keeps a migration out of it */
+void (*shadow_release_window)(void);
+#endif
+
+bool shadow_release(cg_entry *hint, uintptr_t p) {
+  struct cg_thread *t = cg_tls.thread;
+  uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire), m;
+  uintptr_t outer = 0;
+  if (cg_likely(hint && t && s && !ST_MIGRATING(s)) && view_enter(t, s, &outer)) {
+    bool here = atomic_load_explicit(&hint->key, memory_order_relaxed) == p &&
+                cg_meta_state(atomic_load_explicit(&hint->meta, memory_order_relaxed)) ==
+                    CG_ST_QUARANTINED;
+#ifdef CG_UNIT_HOOKS
+    if (here && shadow_release_window) shadow_release_window();
+#endif
+    /* release: the block goes back to jemalloc after this */
+    if (here) atomic_store_explicit(&hint->key, CG_KEY_TOMB, memory_order_release);
+    view_leave(t, outer);
+    if (here) {
+      count_live(-1);
+      return true;
+    }
+  }
+  for (;;) {
+    cg_entry *e = shadow_find(p, &m);
+    if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return false;
+    if (shadow_erase(e, p, m)) return true;
   }
 }
 

@@ -29,9 +29,25 @@ static void test_insert_find_update_erase(void) {
     uint64_t m = 0;
     cg_entry *e = shadow_find(key_of(0, i), &m);
     CHECK(e && cg_meta_state(m) == CG_ST_QUARANTINED);
-    if (e) CHECK(shadow_erase(e, key_of(0, i), m));
+    /* half erased by CAS, half released where free found them */
+    if (e && i % 2) CHECK(shadow_erase(e, key_of(0, i), m));
+    if (e && !(i % 2)) CHECK(shadow_release(e, key_of(0, i)));
     CHECK(shadow_find(key_of(0, i), &m) == NULL);
+    CHECK(!shadow_release(e, key_of(0, i))); /* released once only */
   }
+  /* a live block is not released, whatever the hint */
+  uintptr_t k = key_of(0, n + 1);
+  cg_entry *live = shadow_insert(k, cg_meta(CG_ST_LIVE, 1, 1));
+  CHECK(live && !shadow_release(live, k) && !shadow_release(NULL, k));
+  uint64_t lm;
+  CHECK(shadow_find(k, &lm) == live && cg_meta_state(lm) == CG_ST_LIVE);
+  /* a tombstone left by a release is reused by the next insert */
+  CHECK(shadow_update(live, k, lm, cg_meta_with_state(lm, CG_ST_QUARANTINED)));
+  CHECK(shadow_release(live, k));
+  CHECK(shadow_insert(k, cg_meta(CG_ST_LIVE, 2, 2)) == live);
+  CHECK(shadow_find(k, &lm) == live && cg_meta_site(lm) == 2);
+  CHECK(shadow_update(live, k, lm, cg_meta_with_state(lm, CG_ST_QUARANTINED)));
+  CHECK(shadow_release(NULL, k));
   uint64_t m;
   CHECK(shadow_find(0, &m) == NULL);
   CHECK(shadow_find(1, &m) == NULL); /* the tombstone key is never a block */
@@ -108,7 +124,10 @@ static void test_churn_stays_small(void) {
 static _Atomic int shared_wins[SHARED];
 static _Atomic int go;
 
+#define HELD 1000 /* quarantined blocks per thread */
+
 static void *stress(void *arg) {
+  static __thread cg_entry *held[HELD];
   int t = (int)(intptr_t)arg + 8;
   long n = unit_scaled(300000);
   long bad = 0;
@@ -116,7 +135,22 @@ static void *stress(void *arg) {
   for (long i = 0; i < n; i++) {
     uintptr_t k = key_of(t, i);
     if (!shadow_insert(k, cg_meta(CG_ST_LIVE, (uint32_t)t, (uint64_t)i))) bad++;
-    if (i >= 64) { /* free and release a block inserted a while ago */
+    if (i >= 64 + HELD) { /* release the block freed HELD frees ago */
+      long j = i - 64 - HELD;
+      uintptr_t o = key_of(t, j);
+      cg_entry *hint = held[j % HELD];
+      uint64_t m;
+      /* every third without the hint: the lookup-and-CAS path */
+      if (!shadow_release(j % 3 ? hint : NULL, o)) {
+        fprintf(stderr, "  thread %d block %ld: release failed\n", t, j);
+        bad++;
+      }
+      if (shadow_find(o, &m) || shadow_release(hint, o)) {
+        fprintf(stderr, "  thread %d block %ld: still there after release\n", t, j);
+        bad++;
+      }
+    }
+    if (i >= 64) { /* free a block inserted a while ago */
       uintptr_t o = key_of(t, i - 64);
       uint64_t m;
       cg_entry *e = shadow_find(o, &m);
@@ -127,8 +161,7 @@ static void *stress(void *arg) {
       }
       while (!shadow_update(e, o, m, cg_meta_with_state(m, CG_ST_QUARANTINED)))
         e = shadow_find(o, &m);
-      e = shadow_find(o, &m);
-      while (!e || !shadow_erase(e, o, m)) e = shadow_find(o, &m);
+      held[(i - 64) % HELD] = e; /* where it was when freed: stale after a migration */
     }
     if (i % 16 == 0) { /* race the other threads on a shared block */
       long s = (i / 16) % SHARED;
@@ -147,7 +180,18 @@ static void *stress(void *arg) {
   return (void *)bad;
 }
 
+/* Every 64th release waits a few microseconds between its check and its
+ * store, while the other threads' churn migrates the table: a release not
+ * kept out of migrations would leave an entry moved meanwhile behind. */
+extern void (*shadow_release_window)(void);
+static void release_window(void) {
+  static __thread unsigned calls;
+  if (++calls % 64 == 0)
+    for (int i = 0; i < 3000; i++) __builtin_ia32_pause();
+}
+
 static void test_threads_stress(void) {
+  shadow_release_window = release_window;
   for (long s = 0; s < SHARED; s++) shadow_insert(key_of(31, s), cg_meta(CG_ST_LIVE, 0, 0));
   pthread_t th[THREADS];
   for (int i = 0; i < THREADS; i++) pthread_create(&th[i], NULL, stress, (void *)(intptr_t)i);
@@ -158,6 +202,7 @@ static void test_threads_stress(void) {
     pthread_join(th[i], &r);
     bad += (long)r;
   }
+  shadow_release_window = NULL;
   CHECK(bad == 0);
   long reached = 0, doubles = 0;
   for (long s = 0; s < SHARED; s++) {
@@ -167,13 +212,17 @@ static void test_threads_stress(void) {
   }
   CHECK(doubles == 0); /* exactly one thread wins each state change */
   CHECK(reached > 0);
-  /* every thread's last 64 blocks are still live and findable */
-  long n = unit_scaled(300000);
+  /* every thread's last 64 blocks are live, the HELD before them
+   * quarantined, and none older is left */
+  long n = unit_scaled(300000), wrong = 0;
   for (int t = 8; t < 8 + THREADS; t++)
-    for (long i = n - 64; i < n; i++) {
-      uint64_t m;
-      CHECK(shadow_find(key_of(t, i), &m) != NULL);
+    for (long i = 0; i < n; i++) {
+      uint64_t m = 0;
+      uint64_t want = i >= n - 64 ? CG_ST_LIVE : i >= n - 64 - HELD ? CG_ST_QUARANTINED : 0;
+      cg_entry *e = shadow_find(key_of(t, i), &m);
+      wrong += want ? !e || cg_meta_state(m) != want : e != NULL;
     }
+  CHECK(wrong == 0);
 }
 
 int main(void) {
