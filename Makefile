@@ -33,7 +33,7 @@ deps:
 UNIT_SRCS := interpose/shadow.c interpose/depot.c interpose/options.c interpose/format.c \
              interpose/heapmap.c interpose/memmap.c interpose/symbolize.c \
              interpose/runtime.c interpose/classify.c interpose/unwind.c interpose/report.c interpose/guard.c \
-             interpose/suppress.c tests/unit/stubs.c
+             interpose/suppress.c interpose/sigheap.c tests/unit/stubs.c
 UNIT_CFLAGS := -O1 -g -Wall -Wextra -Werror -std=gnu11 -mcx16 -Iinterpose -pthread -DCG_UNIT_HOOKS
 UNIT_LDLIBS := -lunwind -ldl
 

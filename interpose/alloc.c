@@ -37,19 +37,38 @@ uint32_t cg_site_here(uintptr_t pc) {
 }
 
 /* jemalloc's own memcpy/memset/memmove calls (its start-up, zeroing,
- * metadata) reach the string wrappers through its PLT: the guard lets
+ * metadata) reach the string wrappers through its PLT: the depth guard lets
  * them straight through, so a wrapper never re-enters a jemalloc that is
- * half-way through a call. */
+ * half-way through a call.  A signal handler's malloc that interrupted
+ * this thread inside jemalloc must not re-enter it either: its block comes
+ * from the signal-handler heap (sigheap.c). */
 static inline void *je_alloc(size_t n, int flags) {
-  cg_tls.depth++;
+  if (cg_unlikely(cg_tls.in_jemalloc)) {
+    int lg = flags & 0x3f; /* MALLOCX_LG_ALIGN(lg) is lg, in the low 6 bits */
+    return cg_sigheap_alloc(n, lg ? (size_t)1 << lg : 16);
+  }
+  cg_tls.depth++, cg_tls.in_jemalloc++;
   void *p = mallocx(n, flags);
-  cg_tls.depth--;
+  cg_tls.depth--, cg_tls.in_jemalloc--;
   return p;
 }
 static inline void je_free(void *p) {
-  cg_tls.depth++;
+  cg_tls.depth++, cg_tls.in_jemalloc++;
   dallocx(p, 0);
-  cg_tls.depth--;
+  cg_tls.depth--, cg_tls.in_jemalloc--;
+}
+
+/* Hands a block back to where it came from: jemalloc, the guarded pool, or
+ * nowhere (the signal-handler heap's are never reused). */
+static inline void give_back(uintptr_t p) {
+  if (cg_unlikely(cg_guarded(p))) cg_guard_release(p);
+  else if (cg_likely(!cg_sigheap_has(p))) je_free((void *)p);
+}
+
+uint64_t cg_block_extent(uintptr_t s, uint64_t n) {
+  if (cg_guarded(s)) return cg_guard_extent(s);
+  if (cg_sigheap_has(s)) return (n + 15) & ~15ull;
+  return sallocx((void *)s, 0);
 }
 
 /* Records a fresh jemalloc block; frees it again if the table is full. */
@@ -61,8 +80,7 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t n, uint
   uint64_t meta = cg_meta(CG_ST_LIVE, cg_site(ret), n);
   cg_entry *e = shadow_insert((uintptr_t)p, meta);
   if (cg_unlikely(!e)) {
-    if (cg_guarded((uintptr_t)p)) cg_guard_release((uintptr_t)p);
-    else je_free(p);
+    give_back((uintptr_t)p);
     errno = ENOMEM;
     return NULL;
   }
@@ -90,10 +108,11 @@ static inline __attribute__((always_inline)) void *alloc_at(size_t n, int flags,
 }
 
 void cg_release_block(uintptr_t p, cg_entry *hint) {
+  /* a signal handler's free inside a jemalloc call: kept (see je_alloc) */
+  if (cg_unlikely(cg_tls.in_jemalloc)) return;
   if (!shadow_release(hint, p)) return; /* not ours to release */
   heapmap_remove(p); /* the start bit stays for the next block here */
-  if (cg_unlikely(cg_guarded(p))) cg_guard_release(p);
-  else je_free((void *)p);
+  give_back(p);
 }
 
 /* ---- reports of bad frees (cold) ---------------------------------------- */
@@ -260,8 +279,9 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
     return realloc_fresh(n, ret);
   }
   uint64_t have = cg_block_size(p, m);
-  /* a sampled block is not jemalloc's: never resized in place */
-  size_t usable = cg_unlikely(cg_guarded(p)) ? 0 : sallocx(old, 0);
+  /* a sampled or a signal handler's block is not jemalloc's: never
+   * resized in place */
+  size_t usable = cg_unlikely(cg_guarded(p) || cg_sigheap_has(p)) ? 0 : sallocx(old, 0);
   /* stay in place when the new size fits and wastes less than half */
   bool in_place = false;
   if (n <= usable && (n >= usable / 2 || usable <= 64))

@@ -178,7 +178,7 @@ bool cg_heap_block(uintptr_t a, struct cg_block *b) {
       /* past the requested size it is still this block's if inside its real
        * extent (jemalloc's size class); beyond, memory nobody tracks */
       if (cg_unlikely(a - s >= n) &&
-          a - s >= (cg_guarded(s) ? cg_guard_extent(s) : sallocx((void *)s, 0)))
+          a - s >= cg_block_extent(s, n))
         return false;
       b->start = s, b->meta = m, b->size = n, b->entry = e;
       return true;

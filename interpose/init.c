@@ -72,6 +72,7 @@ __attribute__((constructor(101))) static void cg_constructor(void) {
   struct cg_options o;
   cg_options_parse(env ? env : "", &o, 2);
   cg_opt = o;
+  cg_sigheap_init();
   cg_log_open();
   cg_suppressions_load();
   cg_string_init();

@@ -42,6 +42,8 @@ struct cg_tls {
   uintptr_t fault_pc; /* reporting a fault: the stack starts at this pc */
   int in_quarantine;  /* inside quarantine_push (a signal handler's free must not nest) */
   int in_pool;        /* holding the guarded pool's lock (guard.c) */
+  int in_jemalloc;    /* inside a jemalloc call (a signal handler's must not re-enter it) */
+  int in_table;       /* inside shadow-table work others may wait for (shadow.c) */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
@@ -256,6 +258,9 @@ void quarantine_atfork_child(void);
 
 /* ---- allocator backend (alloc.c) ---------------------------------------- */
 
+/* The real extent of tracked block s of requested size n (past n: its
+ * size class's slack, still its own memory). */
+uint64_t cg_block_extent(uintptr_t s, uint64_t n);
 /* Returns a quarantined block to jemalloc after erasing its table entry. */
 void cg_release_block(uintptr_t p, cg_entry *hint);
 uint32_t cg_site_here(uintptr_t caller_pc);
@@ -447,6 +452,16 @@ bool cg_report_leak(uintptr_t example, uint32_t site, uint64_t blocks, uint64_t 
 /* At exit: how often each suppression that matched did. */
 void cg_report_suppressions(void);
 extern _Atomic int cg_aborting; /* a report is aborting the process */
+
+/* ---- the signal-handler heap (sigheap.c) -------------------------------- */
+
+#define CG_SIGHEAP_BYTES ((uintptr_t)8 << 20)
+extern uintptr_t cg_sigheap; /* its start once mapped; before, no address tests true */
+static inline bool cg_sigheap_has(uintptr_t p) {
+  return p - __atomic_load_n(&cg_sigheap, __ATOMIC_RELAXED) < CG_SIGHEAP_BYTES;
+}
+void cg_sigheap_init(void);
+void *cg_sigheap_alloc(size_t n, size_t align); /* NULL when used up */
 
 /* ---- guarded sampling (guard.c) ----------------------------------------- */
 

@@ -133,9 +133,10 @@ static void push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site);
 
 void quarantine_push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site) {
   /* A signal handler's free that interrupted this thread's own push (its
-   * batch half-updated, or Q.lock held): the block stays marked freed and
-   * is never handed back, one block lost instead of a deadlock */
-  if (cg_unlikely(cg_tls.in_quarantine)) return;
+   * batch half-updated, or Q.lock held) or a jemalloc call (a flush would
+   * hand blocks back to it): the block stays marked freed and is never
+   * handed back, one block lost instead of a deadlock */
+  if (cg_unlikely(cg_tls.in_quarantine || cg_tls.in_jemalloc)) return;
   cg_tls.in_quarantine = 1;
   push(p, e, size, free_site);
   cg_tls.in_quarantine = 0;

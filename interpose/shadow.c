@@ -409,6 +409,7 @@ static bool migrate_help(void) {
     return false;
   }
   uint64_t end = start + CHUNK < cap ? start + CHUNK : cap;
+  cg_tls.in_table++;
   /* from the top down: entries move to higher slots (homes scale with the
    * capacity), so they land where moves have already left tombstones
    * instead of filling the gaps between clusters still to be moved */
@@ -421,6 +422,7 @@ static bool migrate_help(void) {
     if (orr != cr) madvise(slots_of(orr), sizeof(cg_entry) * cap, MADV_DONTNEED);
     atomic_store(&tstate, st_make(cr, ST_CUR_SC(s), 0, 0, 0, ST_GEN(s) + 1));
   }
+  cg_tls.in_table--;
   atomic_fetch_sub(&helpers_active, 1);
   return true;
 }
@@ -539,14 +541,30 @@ static inline bool view_enter(struct cg_thread *t, uint64_t s, uintptr_t *outer)
   return false;
 }
 
+/* A signal handler's insert that interrupted table work of this same
+ * thread (an insert or release with its view published, or a migration
+ * chunk half-moved): others wait for that work to end, so this one must
+ * never wait for them.  It does not help a migration or leave a rebuild its
+ * room, and gives up (malloc fails with ENOMEM) rather than wait for a full
+ * view to grow. */
+static cg_entry *insert(uintptr_t p, uint64_t meta, bool nested);
+
 cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
+  bool nested = cg_tls.in_table != 0;
+  cg_tls.in_table++;
+  cg_entry *e = insert(p, meta, nested);
+  cg_tls.in_table--;
+  return e;
+}
+
+static cg_entry *insert(uintptr_t p, uint64_t meta, bool nested) {
   struct cg_thread *t = cg_thread_self();
-  for (;;) {
+  for (int full = 0;;) {
     uint64_t s = load_state();
     if (!s) return NULL;
     int r = ST_CUR_R(s), sc = ST_CUR_SC(s);
     uintptr_t outer = 0;
-    if (cg_unlikely(ST_MIGRATING(s)) && ST_OLD_R(s) != r && !rebuild_has_room(s)) {
+    if (cg_unlikely(ST_MIGRATING(s)) && ST_OLD_R(s) != r && !nested && !rebuild_has_room(s)) {
       /* leave the rebuild the room its moves need: help it instead */
       if (!migrate_help()) sched_yield();
       continue;
@@ -558,13 +576,19 @@ cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
     view_leave(t, outer);
     if (!ok) {
       grow(s);
+      if (cg_unlikely(nested)) {
+        if (++full > 2) return NULL;
+        continue;
+      }
       if (!migrate_help()) sched_yield();
       if (sc >= max_sc && atomic_load(&tstate) == s) return NULL;
       continue;
     }
     count_live(1);
     if (empty) count_used(s, r, sc);
-    if (cg_unlikely(ST_MIGRATING(s))) migrate_help();
+    if (cg_unlikely(ST_MIGRATING(s))) {
+      if (!nested) migrate_help();
+    }
     else if (cg_unlikely(needs_growth(s, probes))) grow(s);
     return ok;
   }
@@ -586,6 +610,7 @@ bool shadow_release(cg_entry *hint, uintptr_t p) {
   struct cg_thread *t = cg_tls.thread;
   uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire), m;
   uintptr_t outer = 0;
+  cg_tls.in_table++; /* see insert(): a handler's insert must not wait for this */
   if (cg_likely(hint && t && s && !ST_MIGRATING(s)) && view_enter(t, s, &outer)) {
     bool here = atomic_load_explicit(&hint->key, memory_order_relaxed) == p &&
                 cg_meta_state(atomic_load_explicit(&hint->meta, memory_order_relaxed)) ==
@@ -597,10 +622,12 @@ bool shadow_release(cg_entry *hint, uintptr_t p) {
     if (here) atomic_store_explicit(&hint->key, CG_KEY_TOMB, memory_order_release);
     view_leave(t, outer);
     if (here) {
+      cg_tls.in_table--;
       count_live(-1);
       return true;
     }
   }
+  cg_tls.in_table--;
   for (;;) {
     cg_entry *e = shadow_find(p, &m);
     if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return false;

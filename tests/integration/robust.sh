@@ -301,24 +301,20 @@ fi
 # Passes when it finishes; when it hangs under the shim, the same program
 # runs without it: hanging there too is acceptable (say so), finishing
 # there is a failure (the shim deadlocks where glibc does not)
+# malloc and free in a handler that lands inside malloc, free or jemalloc on
+# the same thread (not async-signal-safe; plain glibc deadlocks on it now
+# and then): the handler's block comes from the signal-handler heap, its
+# table insert never waits for work its own thread interrupted
 if begin signals/handler-mallocs; then
   saved=$TIMEOUT
   TIMEOUT=30
-  xrun "mode=neutralize" "$BIN/robust" signals malloc 3
-  if [ "$RC" -eq 137 ]; then
-    REASONS=()
-    prun "$BIN/robust" signals malloc 3
-    if [ "$RC" -eq 137 ]; then
-      NOTE="deadlocked within 30s, as it does without the shim: malloc in a handler is not async-signal-safe"
-    else
-      bad "deadlocked (killed after 30s) under the shim; without it the same program finished (exit $RC, $(head -n1 "$O"))"
-    fi
-  else
+  for m in neutralize abort; do
+    xrun "mode=$m" "$BIN/robust" signals malloc 3
     want_status 0
     want_line "$O" 'survived'
     want_reports "$E" 0
-    NOTE="$(sed -n 's/^signals \([0-9]*\) rounds.*/\1/p' "$O") signals"
-  fi
+  done
+  NOTE="$(sed -n 's/^signals \([0-9]*\) rounds.*/\1/p' "$O") signals"
   TIMEOUT=$saved
   finish
 fi
