@@ -24,15 +24,30 @@
 static inline size_t request(size_t n) { return n < 16 ? 16 : n; }
 
 /* A two-entry per-thread cache in front of the depot: a loop's malloc and
- * free sites alternate. */
+ * free sites alternate.  A signal handler's malloc may land in the middle
+ * of an update: an entry is valid only with its id set (cleared first, set
+ * last), and a handler does not write into a cache being written. */
 uint32_t cg_site_here(uintptr_t pc) {
-  static __thread uintptr_t last_pc[2] __attribute__((tls_model("initial-exec")));
-  static __thread uint32_t last_id[2] __attribute__((tls_model("initial-exec")));
-  if (cg_likely(pc == last_pc[0] && last_id[0])) return last_id[0];
-  if (pc == last_pc[1] && last_id[1]) return last_id[1];
+  static __thread struct {
+    uintptr_t pc[2];
+    uint32_t id[2];
+    int writing;
+  } c __attribute__((tls_model("initial-exec")));
+  if (cg_likely(pc == c.pc[0] && c.id[0])) return c.id[0];
+  if (pc == c.pc[1] && c.id[1]) return c.id[1];
   uint32_t id = depot_put(&pc, 1);
-  last_pc[1] = last_pc[0], last_id[1] = last_id[0];
-  last_pc[0] = pc, last_id[0] = id;
+  if (c.writing) return id;
+  c.writing = 1;
+  atomic_signal_fence(memory_order_seq_cst); /* each store in this order */
+  uintptr_t pc0 = c.pc[0];
+  uint32_t id0 = c.id[0];
+  c.id[1] = 0, c.id[0] = 0;
+  atomic_signal_fence(memory_order_seq_cst);
+  c.pc[1] = pc0, c.pc[0] = pc;
+  atomic_signal_fence(memory_order_seq_cst);
+  c.id[1] = id0, c.id[0] = id;
+  atomic_signal_fence(memory_order_seq_cst);
+  c.writing = 0;
   return id;
 }
 
@@ -57,6 +72,21 @@ static inline void je_free(void *p) {
   dallocx(p, 0);
   cg_tls.depth--, cg_tls.in_jemalloc--;
 }
+/* sallocx and xallocx take jemalloc's locks too: 0 from inside jemalloc */
+static size_t je_usable(const void *p) {
+  if (cg_unlikely(cg_tls.in_jemalloc)) return 0;
+  cg_tls.depth++, cg_tls.in_jemalloc++;
+  size_t n = sallocx(p, 0);
+  cg_tls.depth--, cg_tls.in_jemalloc--;
+  return n;
+}
+static size_t je_expand(void *p, size_t n) {
+  if (cg_unlikely(cg_tls.in_jemalloc)) return 0;
+  cg_tls.depth++, cg_tls.in_jemalloc++;
+  size_t got = xallocx(p, n, 0, 0);
+  cg_tls.depth--, cg_tls.in_jemalloc--;
+  return got;
+}
 
 /* Hands a block back to where it came from: jemalloc, the guarded pool, or
  * nowhere (the signal-handler heap's are never reused). */
@@ -67,8 +97,14 @@ static inline void give_back(uintptr_t p) {
 
 uint64_t cg_block_extent(uintptr_t s, uint64_t n) {
   if (cg_guarded(s)) return cg_guard_extent(s);
-  if (cg_sigheap_has(s)) return (n + 15) & ~15ull;
-  return sallocx((void *)s, 0);
+  if (cg_sigheap_has(s)) return n < 16 ? 16 : (n + 15) & ~15ull;
+  size_t usable = je_usable((void *)s);
+  return usable ? usable : n; /* inside jemalloc (a signal handler): the size asked */
+}
+
+uint64_t cg_huge_size(uintptr_t p) {
+  size_t usable = je_usable((void *)p);
+  return usable ? usable : CG_SIZE_HUGE;
 }
 
 /* Records a fresh jemalloc block; frees it again if the table is full. */
@@ -281,12 +317,12 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
   uint64_t have = cg_block_size(p, m);
   /* a sampled or a signal handler's block is not jemalloc's: never
    * resized in place */
-  size_t usable = cg_unlikely(cg_guarded(p) || cg_sigheap_has(p)) ? 0 : sallocx(old, 0);
+  size_t usable = cg_unlikely(cg_guarded(p) || cg_sigheap_has(p)) ? 0 : je_usable(old);
   /* stay in place when the new size fits and wastes less than half */
   bool in_place = false;
   if (n <= usable && (n >= usable / 2 || usable <= 64))
     in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
-  else if (n > usable && n - usable < usable && xallocx(old, n, 0, 0) >= n)
+  else if (n > usable && n - usable < usable && je_expand(old, n) >= n)
     in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
   if (in_place) {
     heapmap_add(p, n); /* the start bit is set; this widens the scan bound */

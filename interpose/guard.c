@@ -50,23 +50,6 @@ static int protect(uintptr_t a, size_t n, int prot) {
   return r;
 }
 
-static bool pool_map(void) {
-  cg_lock_acquire(&pool_lock);
-  if (!atomic_load(&pool_state)) {
-    void *p = mmap(NULL, CG_GUARD_POOL_BYTES, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (p == MAP_FAILED) {
-      atomic_store(&pool_state, -1);
-    } else {
-      for (uint32_t i = 0; i < CG_GUARD_SLOTS; i++) ring[i] = i;
-      ring_head = 0, ring_count = CG_GUARD_SLOTS;
-      __atomic_store_n(&cg_guard_pool, (uintptr_t)p, __ATOMIC_RELEASE);
-      atomic_store(&pool_state, 1);
-    }
-  }
-  cg_lock_release(&pool_lock);
-  return atomic_load(&pool_state) > 0;
-}
 
 uint64_t cg_guard_extent(uintptr_t p) { return slot_base(slot_of(p)) + PAGE - p; }
 
@@ -102,6 +85,24 @@ static bool pool_enter(void) {
 static void pool_leave(void) {
   cg_lock_release(&pool_lock);
   cg_tls.in_pool = 0;
+}
+
+static bool pool_map(void) {
+  if (!pool_enter()) return false;
+  if (!atomic_load(&pool_state)) {
+    void *p = mmap(NULL, CG_GUARD_POOL_BYTES, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+      atomic_store(&pool_state, -1);
+    } else {
+      for (uint32_t i = 0; i < CG_GUARD_SLOTS; i++) ring[i] = i;
+      ring_head = 0, ring_count = CG_GUARD_SLOTS;
+      __atomic_store_n(&cg_guard_pool, (uintptr_t)p, __ATOMIC_RELEASE);
+      atomic_store(&pool_state, 1);
+    }
+  }
+  pool_leave();
+  return atomic_load(&pool_state) > 0;
 }
 
 static void give_back(uint32_t s) {

@@ -40,10 +40,11 @@ struct cg_tls {
   unsigned inserts;   /* table inserts by this thread, to pace growth checks */
   int exiting;        /* thread-exit destructors ran: take no new record */
   uintptr_t fault_pc; /* reporting a fault: the stack starts at this pc */
-  int in_quarantine;  /* inside quarantine_push (a signal handler's free must not nest) */
+  int in_quarantine;  /* inside the quarantine (batch or lock): a signal handler's free must not nest */
   int in_pool;        /* holding the guarded pool's lock (guard.c) */
   int in_jemalloc;    /* inside a jemalloc call (a signal handler's must not re-enter it) */
   int in_table;       /* inside shadow-table work others may wait for (shadow.c) */
+  int in_setup;       /* holding a one-time set-up lock (cg_setup_enter) */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
@@ -97,6 +98,10 @@ int cg_strneq(const char *a, const char *b, size_t n);
 typedef struct { _Atomic int v; } cg_lock;
 void cg_lock_acquire(cg_lock *l);
 void cg_lock_release(cg_lock *l);
+/* A one-time set-up lock (a reservation): false, without waiting, for a
+ * signal handler that interrupted its own thread inside one. */
+bool cg_setup_enter(cg_lock *l);
+void cg_setup_leave(cg_lock *l);
 
 /* ---- thread registry (runtime.c) ---------------------------------------- */
 
@@ -196,10 +201,10 @@ void shadow_atfork_parent(void);
 void shadow_atfork_child(void);
 
 /* Requested size of a tracked block (huge sizes live in jemalloc). */
+uint64_t cg_huge_size(uintptr_t p);
 static inline uint64_t cg_block_size(uintptr_t p, uint64_t meta) {
-  extern size_t sallocx(const void *ptr, int flags);
   uint64_t n = cg_meta_size(meta);
-  return cg_likely(n != CG_SIZE_HUGE) ? n : sallocx((void *)p, 0);
+  return cg_likely(n != CG_SIZE_HUGE) ? n : cg_huge_size(p);
 }
 
 /* ---- block starts (heapmap.c) ------------------------------------------- */

@@ -72,6 +72,18 @@ void cg_lock_acquire(cg_lock *l) {
 
 void cg_lock_release(cg_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
 
+bool cg_setup_enter(cg_lock *l) {
+  if (cg_tls.in_setup) return false;
+  cg_tls.in_setup = 1;
+  cg_lock_acquire(l);
+  return true;
+}
+
+void cg_setup_leave(cg_lock *l) {
+  cg_lock_release(l);
+  cg_tls.in_setup = 0;
+}
+
 /* ---- thread registry ---------------------------------------------------- */
 
 /* Records live in one mmap'd array so report-time scans never touch freed

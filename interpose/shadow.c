@@ -35,7 +35,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -135,7 +137,7 @@ static cg_lock reserve_lock;
 
 static bool reserve(int r) {
   if (atomic_load_explicit(&region[r], memory_order_acquire)) return true;
-  cg_lock_acquire(&reserve_lock);
+  if (!cg_setup_enter(&reserve_lock)) return false;
   bool ok = true;
   if (!atomic_load_explicit(&region[r], memory_order_acquire)) {
     uint64_t n = reserved_slots;
@@ -155,7 +157,7 @@ static bool reserve(int r) {
     if (p) atomic_store_explicit(&region[r], p, memory_order_release);
     ok = p != NULL;
   }
-  cg_lock_release(&reserve_lock);
+  cg_setup_leave(&reserve_lock);
   return ok;
 }
 
@@ -342,6 +344,10 @@ static bool reachable(int r, int sc, uintptr_t p, uint64_t at) {
   return false;
 }
 
+#ifdef CG_UNIT_HOOKS
+void (*shadow_move_window)(uintptr_t key); /* unit tests: an entry was just frozen */
+#endif
+
 static void migrate_slot(uint64_t s, uint64_t i) {
   int orr = ST_OLD_R(s), cr = ST_CUR_R(s), csc = ST_CUR_SC(s);
   cg_entry *e = &slots_of(orr)[i];
@@ -352,6 +358,9 @@ static void migrate_slot(uint64_t s, uint64_t i) {
     if (m & CG_FROZEN) return; /* someone else is moving it */
     if (orr == cr && reachable(cr, csc, k, i)) return; /* in place: already fine */
     if (!cas16(e, k, m, k, m | CG_FROZEN)) continue;
+#ifdef CG_UNIT_HOOKS
+    if (shadow_move_window) shadow_move_window(k);
+#endif
     bool empty;
     int probes;
     if (place(cr, csc, k, m, &empty, &probes)) {
@@ -409,6 +418,14 @@ static bool migrate_help(void) {
     return false;
   }
   uint64_t end = start + CHUNK < cap ? start + CHUNK : cap;
+  /* an entry being moved is frozen, and whoever looks it up waits: a
+   * signal handler of this thread must not run while one is (it would
+   * wait for itself), so signals wait for the chunk instead */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigdelset(&all, SIGSEGV), sigdelset(&all, SIGBUS), sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGFPE), sigdelset(&all, SIGTRAP);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   cg_tls.in_table++;
   /* from the top down: entries move to higher slots (homes scale with the
    * capacity), so they land where moves have already left tombstones
@@ -423,6 +440,7 @@ static bool migrate_help(void) {
     atomic_store(&tstate, st_make(cr, ST_CUR_SC(s), 0, 0, 0, ST_GEN(s) + 1));
   }
   cg_tls.in_table--;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   atomic_fetch_sub(&helpers_active, 1);
   return true;
 }
@@ -547,18 +565,18 @@ static inline bool view_enter(struct cg_thread *t, uint64_t s, uintptr_t *outer)
  * never wait for them.  It does not help a migration or leave a rebuild its
  * room, and gives up (malloc fails with ENOMEM) rather than wait for a full
  * view to grow. */
-static cg_entry *insert(uintptr_t p, uint64_t meta, bool nested);
+static cg_entry *insert(struct cg_thread *t, uintptr_t p, uint64_t meta, bool nested);
 
 cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
+  struct cg_thread *t = cg_thread_self(); /* may allocate: not inside in_table */
   bool nested = cg_tls.in_table != 0;
   cg_tls.in_table++;
-  cg_entry *e = insert(p, meta, nested);
+  cg_entry *e = insert(t, p, meta, nested);
   cg_tls.in_table--;
   return e;
 }
 
-static cg_entry *insert(uintptr_t p, uint64_t meta, bool nested) {
-  struct cg_thread *t = cg_thread_self();
+static cg_entry *insert(struct cg_thread *t, uintptr_t p, uint64_t meta, bool nested) {
   for (int full = 0;;) {
     uint64_t s = load_state();
     if (!s) return NULL;

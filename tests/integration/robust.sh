@@ -301,23 +301,26 @@ fi
 # Passes when it finishes; when it hangs under the shim, the same program
 # runs without it: hanging there too is acceptable (say so), finishing
 # there is a failure (the shim deadlocks where glibc does not)
-# malloc and free in a handler that lands inside malloc, free or jemalloc on
-# the same thread (not async-signal-safe; plain glibc deadlocks on it now
+# malloc, free and realloc (handler-mallocs: small blocks; handler-large:
+# 1 MiB blocks, jemalloc's extents, realloc in place) in a handler that
+# lands inside malloc, free, realloc or jemalloc on the same thread (not async-signal-safe; plain glibc deadlocks on it now
 # and then): the handler's block comes from the signal-handler heap, its
 # table insert never waits for work its own thread interrupted
-if begin signals/handler-mallocs; then
-  saved=$TIMEOUT
-  TIMEOUT=30
-  for m in neutralize abort; do
-    xrun "mode=$m" "$BIN/robust" signals malloc 3
-    want_status 0
-    want_line "$O" 'survived'
-    want_reports "$E" 0
-  done
-  NOTE="$(sed -n 's/^signals \([0-9]*\) rounds.*/\1/p' "$O") signals"
-  TIMEOUT=$saved
-  finish
-fi
+for kind in malloc large; do
+  if begin "signals/handler-${kind/malloc/mallocs}"; then
+    saved=$TIMEOUT
+    TIMEOUT=30
+    for m in neutralize abort; do
+      xrun "mode=$m" "$BIN/robust" signals "$kind" 3
+      want_status 0
+      want_line "$O" 'survived'
+      want_reports "$E" 0
+    done
+    NOTE="$(sed -n 's/^signals \([0-9]*\) rounds.*/\1/p' "$O") signals"
+    TIMEOUT=$saved
+    finish
+  fi
+done
 
 # ----------------------------------------------------------- unwritable logs
 

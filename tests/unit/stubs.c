@@ -22,3 +22,5 @@ __attribute__((weak)) uint64_t cg_block_extent(uintptr_t s, uint64_t n) {
   (void)n;
   return sallocx((void *)s, 0);
 }
+
+__attribute__((weak)) uint64_t cg_huge_size(uintptr_t p) { return sallocx((void *)p, 0); }

@@ -1,6 +1,8 @@
 /* Shadow table: correctness, growth, tombstone rebuilds, memory per block,
  * and a multi-threaded stress test (also built with -fsanitize=thread). */
 #include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdatomic.h>
 
 #include "internal.h"
@@ -117,6 +119,45 @@ static void test_churn_stays_small(void) {
   }
 }
 
+/* A signal handler that looks up an entry its own thread froze to move it
+ * would wait for itself: signals wait for the migration chunk instead.
+ * (Before that, this test hung until the alarm killed it.) */
+extern void (*shadow_move_window)(uintptr_t key);
+static uintptr_t frozen_key;
+static volatile sig_atomic_t handler_found;
+
+static void look_up_frozen(int sig) {
+  (void)sig;
+  uint64_t m;
+  handler_found = shadow_find(frozen_key, &m) != NULL ? 1 : 2;
+}
+
+static void raise_in_move(uintptr_t key) {
+  if (frozen_key) return;
+  frozen_key = key;
+  raise(SIGUSR1);
+}
+
+static void test_signal_during_move(void) {
+  struct sigaction sa = {.sa_handler = look_up_frozen}, old;
+  sigaction(SIGUSR1, &sa, &old);
+  alarm(60);
+  shadow_move_window = raise_in_move;
+  long n = 0;
+  while (!handler_found && n < 4000000) shadow_insert(key_of(5, n++), cg_meta(CG_ST_LIVE, 1, 16));
+  shadow_move_window = NULL;
+  alarm(0);
+  sigaction(SIGUSR1, &old, NULL);
+  CHECK(frozen_key != 0);      /* a migration moved an entry */
+  CHECK(handler_found == 1);   /* the handler ran, after the move, and found it */
+  for (long i = 0; i < n; i++) {
+    uint64_t m;
+    cg_entry *e = shadow_find(key_of(5, i), &m);
+    CHECK(e != NULL);
+    if (e) shadow_erase(e, key_of(5, i), m);
+  }
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 #define THREADS 4
@@ -230,6 +271,7 @@ int main(void) {
   RUN(test_huge_size_sentinel);
   RUN(test_one_million_live);
   RUN(test_churn_stays_small);
+  RUN(test_signal_during_move);
   RUN(test_threads_stress);
   RUN(test_ten_million_live);
   return UNIT_END();

@@ -380,6 +380,39 @@ static void handler_malloc(int sig) {
   errno = saved;
 }
 
+/* Large blocks (jemalloc's extents and their locks, realloc in place by
+ * xallocx) on both sides: the handler mallocs one and grows one that the
+ * main loop left for it, while the main loop grows its own by realloc. */
+static _Atomic(void *) sig_slot;
+static void handler_large(int sig) {
+  (void)sig;
+  int saved = errno;
+  free(malloc((1 << 20) + 4096));
+  void *b = atomic_exchange(&sig_slot, NULL);
+  if (b) {
+    void *r = realloc(b, (1 << 20) + (512 << 10));
+    free(r ? r : b);
+  }
+  nsig++;
+  errno = saved;
+}
+
+static unsigned large_rounds(unsigned seed, int rounds) {
+  for (int n = 0; n < rounds; n++) {
+    char *p = malloc(1 << 20);
+    for (int i = 1; p && i <= 8; i++) {
+      char *q = realloc(p, (1 << 20) + i * (64 << 10));
+      if (!q) break;
+      p = q;
+      p[(1 << 20) - 1] = (char)i;
+    }
+    free(p);
+    void *none = NULL, *fresh = malloc(1 << 20);
+    if (!atomic_compare_exchange_strong(&sig_slot, &none, fresh)) free(fresh);
+  }
+  return seed;
+}
+
 static void *signal_worker(void *arg) {
   unsigned seed = (unsigned)(uintptr_t)arg;
   while (!atomic_load(&stop_workers)) seed = churn(seed, 500);
@@ -389,7 +422,9 @@ static void *signal_worker(void *arg) {
 static int case_signals(const char *kind, double seconds) {
   void (*h)(int) = strcmp(kind, "quiet") == 0     ? handler_quiet
                    : strcmp(kind, "strings") == 0 ? handler_strings
+                   : strcmp(kind, "large") == 0   ? handler_large
                                                   : handler_malloc;
+  unsigned (*work)(unsigned, int) = h == handler_large ? large_rounds : churn;
   sig_heap_string = strdup("a live heap string the handler reads");
   struct sigaction sa = {0};
   sa.sa_handler = h;
@@ -403,13 +438,14 @@ static int case_signals(const char *kind, double seconds) {
   double end = now() + seconds;
   unsigned seed = 1;
   long rounds = 0;
-  while (now() < end) seed = churn(seed, 200), rounds++;
+  while (now() < end) seed = work(seed, h == handler_large ? 4 : 200), rounds++;
   struct itimerval off = {{0, 0}, {0, 0}};
   setitimer(ITIMER_REAL, &off, NULL);
   atomic_store(&stop_workers, 1);
   for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
   say("signals %ld rounds %ld", (long)nsig, rounds);
   free(sig_heap_string);
+  free(atomic_exchange(&sig_slot, NULL));
   say("survived");
   return 0;
 }
