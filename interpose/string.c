@@ -179,9 +179,17 @@ static inline bool still_there(const struct cg_block *c) {
  * the middle of an update: check a copy, whole (its size must be its
  * meta's), never the entry in place. */
 static CG_HOT bool recent_hit(int i, uintptr_t a, struct cg_block *b) {
-  *b = cg_recent[i];
-  return b->entry && a - b->start < b->size && b->size == cg_block_size(b->start, b->meta) &&
-         still_there(b);
+  /* field by field into registers (a copy through the stack costs a
+   * store-forwarding stall): a handler's update between these loads
+   * mixes two blocks' fields, and the checks refuse any mix the table
+   * does not hold as one live block */
+  struct cg_block c = {cg_recent[i].start, cg_recent[i].size, cg_recent[i].meta,
+                       cg_recent[i].entry};
+  if (!c.entry || a - c.start >= c.size || c.size != cg_block_size(c.start, c.meta) ||
+      !still_there(&c))
+    return false;
+  *b = c;
+  return true;
 }
 
 static CG_HOT bool block_of(uintptr_t a, struct cg_block *b) {
