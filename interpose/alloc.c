@@ -88,6 +88,13 @@ static size_t je_expand(void *p, size_t n) {
   return got;
 }
 
+/* jemalloc set up (and its fork handlers registered: they must run inside
+ * ours, see init.c), and the signal-handler heap reserved. */
+void cg_alloc_init(void) {
+  je_free(je_alloc(16, 0));
+  cg_sigheap_init();
+}
+
 /* Hands a block back to where it came from: jemalloc, the guarded pool, or
  * nowhere (the signal-handler heap's are never reused). */
 static inline void give_back(uintptr_t p) {

@@ -263,6 +263,8 @@ void quarantine_atfork_child(void);
 
 /* ---- allocator backend (alloc.c) ---------------------------------------- */
 
+/* The constructor's part: jemalloc set up, the signal-handler heap reserved. */
+void cg_alloc_init(void);
 /* The real extent of tracked block s of requested size n (past n: its
  * size class's slack, still its own memory). */
 uint64_t cg_block_extent(uintptr_t s, uint64_t n);

@@ -302,11 +302,12 @@ fi
 # runs without it: hanging there too is acceptable (say so), finishing
 # there is a failure (the shim deadlocks where glibc does not)
 # malloc, free and realloc (handler-mallocs: small blocks; handler-large:
-# 1 MiB blocks, jemalloc's extents, realloc in place) in a handler that
-# lands inside malloc, free, realloc or jemalloc on the same thread (not async-signal-safe; plain glibc deadlocks on it now
+# 1 MiB blocks, jemalloc's extents, realloc in place; handler-fork: while
+# fork() holds every allocator lock) in a handler that lands inside malloc,
+# free, realloc, jemalloc or fork on the same thread (not async-signal-safe; plain glibc deadlocks on it now
 # and then): the handler's block comes from the signal-handler heap, its
 # table insert never waits for work its own thread interrupted
-for kind in malloc large; do
+for kind in malloc large fork; do
   if begin "signals/handler-${kind/malloc/mallocs}"; then
     saved=$TIMEOUT
     TIMEOUT=30

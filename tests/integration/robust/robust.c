@@ -413,6 +413,17 @@ static unsigned large_rounds(unsigned seed, int rounds) {
   return seed;
 }
 
+/* fork() in a loop: handlers land while fork holds the allocators' locks. */
+static unsigned fork_rounds(unsigned seed, int rounds) {
+  for (int n = 0; n < rounds; n++) {
+    seed = churn(seed, 20);
+    pid_t pid = fork();
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid(pid, NULL, 0);
+  }
+  return seed;
+}
+
 static void *signal_worker(void *arg) {
   unsigned seed = (unsigned)(uintptr_t)arg;
   while (!atomic_load(&stop_workers)) seed = churn(seed, 500);
@@ -424,7 +435,8 @@ static int case_signals(const char *kind, double seconds) {
                    : strcmp(kind, "strings") == 0 ? handler_strings
                    : strcmp(kind, "large") == 0   ? handler_large
                                                   : handler_malloc;
-  unsigned (*work)(unsigned, int) = h == handler_large ? large_rounds : churn;
+  bool forks = strcmp(kind, "fork") == 0; /* handler_malloc, main loop forking */
+  unsigned (*work)(unsigned, int) = h == handler_large ? large_rounds : forks ? fork_rounds : churn;
   sig_heap_string = strdup("a live heap string the handler reads");
   struct sigaction sa = {0};
   sa.sa_handler = h;
@@ -438,7 +450,7 @@ static int case_signals(const char *kind, double seconds) {
   double end = now() + seconds;
   unsigned seed = 1;
   long rounds = 0;
-  while (now() < end) seed = work(seed, h == handler_large ? 4 : 200), rounds++;
+  while (now() < end) seed = work(seed, h == handler_large ? 4 : forks ? 2 : 200), rounds++;
   struct itimerval off = {{0, 0}, {0, 0}};
   setitimer(ITIMER_REAL, &off, NULL);
   atomic_store(&stop_workers, 1);
