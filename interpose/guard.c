@@ -50,7 +50,6 @@ static int protect(uintptr_t a, size_t n, int prot) {
   return r;
 }
 
-
 uint64_t cg_guard_extent(uintptr_t p) { return slot_base(slot_of(p)) + PAGE - p; }
 
 /* Few slots left: a freed sampled block skips the quarantine (its page

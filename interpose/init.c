@@ -34,11 +34,14 @@ void cg_thread_registered(struct cg_thread *t) {
 
 /* fork() keeps only the calling thread: free the locks others may have
  * held (taken in prepare where they protect data) and their records. */
+static __thread sigset_t fork_mask;
 static void atfork_prepare(void) {
   /* Until the parent's or the child's handler, this thread holds the
    * shim's locks, and jemalloc (its handler runs after this one) all of
-   * its own: a signal handler of this thread must not wait for them. */
-  cg_tls.in_jemalloc++, cg_tls.in_quarantine++, cg_tls.in_table++, cg_tls.in_pool++;
+   * its own: no signal handler runs on it meanwhile (one that allocates
+   * would wait for them).  Fork handlers of the program still allocate
+   * from jemalloc as without the shim. */
+  cg_block_signals(&fork_mask);
   cg_report_atfork_prepare(); /* first: no report path takes it after the others */
   quarantine_atfork_prepare();
   shadow_atfork_prepare();
@@ -49,14 +52,14 @@ static void atfork_parent(void) {
   shadow_atfork_parent();
   quarantine_atfork_parent();
   cg_report_atfork_parent();
-  cg_tls.in_jemalloc--, cg_tls.in_quarantine--, cg_tls.in_table--, cg_tls.in_pool--;
+  pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 static void atfork_child(void) {
   cg_guard_atfork_child();
   quarantine_atfork_child();
   shadow_atfork_child();
   cg_report_atfork_child();
-  cg_tls.in_jemalloc--, cg_tls.in_quarantine--, cg_tls.in_table--, cg_tls.in_pool--;
+  pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
   cg_tls.tid = 0;
   if (cg_tls.thread) cg_tls.thread->tid = cg_gettid();
   /* Only this thread exists now: release every other record. */

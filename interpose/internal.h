@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -98,6 +99,10 @@ int cg_strneq(const char *a, const char *b, size_t n);
 typedef struct { _Atomic int v; } cg_lock;
 void cg_lock_acquire(cg_lock *l);
 void cg_lock_release(cg_lock *l);
+/* Blocks every asynchronous signal on this thread (the old mask in *old,
+ * for pthread_sigmask(SIG_SETMASK, old, NULL)): for the few places a
+ * signal handler of this thread would wait for the thread itself. */
+void cg_block_signals(sigset_t *old);
 /* A one-time set-up lock (a reservation): false, without waiting, for a
  * signal handler that interrupted its own thread inside one. */
 bool cg_setup_enter(cg_lock *l);

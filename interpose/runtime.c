@@ -72,6 +72,15 @@ void cg_lock_acquire(cg_lock *l) {
 
 void cg_lock_release(cg_lock *l) { atomic_store_explicit(&l->v, 0, memory_order_release); }
 
+void cg_block_signals(sigset_t *old) {
+  sigset_t all;
+  sigfillset(&all);
+  /* a fault while blocked would kill the process without its report */
+  sigdelset(&all, SIGSEGV), sigdelset(&all, SIGBUS), sigdelset(&all, SIGILL);
+  sigdelset(&all, SIGFPE), sigdelset(&all, SIGTRAP);
+  pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
 bool cg_setup_enter(cg_lock *l) {
   if (cg_tls.in_setup) return false;
   cg_tls.in_setup = 1;

@@ -37,7 +37,6 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -421,11 +420,8 @@ static bool migrate_help(void) {
   /* an entry being moved is frozen, and whoever looks it up waits: a
    * signal handler of this thread must not run while one is (it would
    * wait for itself), so signals wait for the chunk instead */
-  sigset_t all, old;
-  sigfillset(&all);
-  sigdelset(&all, SIGSEGV), sigdelset(&all, SIGBUS), sigdelset(&all, SIGILL);
-  sigdelset(&all, SIGFPE), sigdelset(&all, SIGTRAP);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sigset_t old;
+  cg_block_signals(&old);
   cg_tls.in_table++;
   /* from the top down: entries move to higher slots (homes scale with the
    * capacity), so they land where moves have already left tombstones
