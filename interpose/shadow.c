@@ -2,7 +2,9 @@
  *
  * Open addressing with linear probing over 16-byte entries {key, meta},
  * every change made with one 16-byte CAS (so an entry can never be changed
- * through a stale pointer: the key is part of the comparison).
+ * through a stale pointer: the key is part of the comparison), except the
+ * quarantine's release of a block, which only its releaser can make: a
+ * plain store of the tombstone (see shadow_release).
  *
  * The table lives in one of two large MAP_NORESERVE reservations; a "view"
  * is (reservation, size class).  Capacities grow by 1.5x when live blocks
