@@ -424,7 +424,6 @@ static bool migrate_help(void) {
    * wait for itself), so signals wait for the chunk instead */
   sigset_t old;
   cg_block_signals(&old);
-  cg_tls.in_table++;
   /* from the top down: entries move to higher slots (homes scale with the
    * capacity), so they land where moves have already left tombstones
    * instead of filling the gaps between clusters still to be moved */
@@ -437,7 +436,6 @@ static bool migrate_help(void) {
     if (orr != cr) madvise(slots_of(orr), sizeof(cg_entry) * cap, MADV_DONTNEED);
     atomic_store(&tstate, st_make(cr, ST_CUR_SC(s), 0, 0, 0, ST_GEN(s) + 1));
   }
-  cg_tls.in_table--;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   atomic_fetch_sub(&helpers_active, 1);
   return true;
@@ -558,9 +556,9 @@ static inline bool view_enter(struct cg_thread *t, uint64_t s, uintptr_t *outer)
 }
 
 /* A signal handler's insert that interrupted table work of this same
- * thread (an insert or release with its view published, or a migration
- * chunk half-moved): others wait for that work to end, so this one must
- * never wait for them.  It does not help a migration or leave a rebuild its
+ * thread (an insert or a release with its view published; migration chunks
+ * run with signals blocked): others wait for that work to end, so this one
+ * must never wait for them.  It does not help a migration or leave a rebuild its
  * room, and gives up (malloc fails with ENOMEM) rather than wait for a full
  * view to grow. */
 static cg_entry *insert(struct cg_thread *t, uintptr_t p, uint64_t meta, bool nested);
@@ -604,46 +602,54 @@ static cg_entry *insert(struct cg_thread *t, uintptr_t p, uint64_t meta, bool ne
     if (empty) count_used(s, r, sc);
     if (cg_unlikely(ST_MIGRATING(s))) {
       if (!nested) migrate_help();
+    } else if (cg_unlikely(needs_growth(s, probes))) {
+      grow(s);
     }
-    else if (cg_unlikely(needs_growth(s, probes))) grow(s);
     return ok;
   }
 }
 
-/* Erases the quarantined entry of p when the quarantine lets the block go.
- * Only the releaser changes a quarantined entry (a second free or a string
- * check just reads it), except a migration moving it: so outside one, and
- * published as an inserter is, a plain store of the tombstone does, found
- * where free left it.  Otherwise, or when it moved, by lookup and CAS.
- * Returns false when p was not a quarantined block. */
 #ifdef CG_UNIT_HOOKS
 /* unit tests widen the window between a release's check and its store, to
  * show that the publication is what keeps a migration out of it */
 void (*shadow_release_window)(void);
 #endif
 
-bool shadow_release(cg_entry *hint, uintptr_t p) {
+/* The release's common case: p's entry still at hint, no migration under
+ * way.  Only the releaser changes a quarantined entry (a second free or a
+ * string check just reads it), except a migration moving it: published as
+ * an inserter is, so none can start, a plain store of the tombstone does. */
+static bool release_at(cg_entry *hint, uintptr_t p) {
   struct cg_thread *t = cg_tls.thread;
-  uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire), m;
+  uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire);
   uintptr_t outer = 0;
+  bool here = false;
+  if (!t || !s || ST_MIGRATING(s)) return false;
   cg_tls.in_table++; /* see insert(): a handler's insert must not wait for this */
-  if (cg_likely(hint && t && s && !ST_MIGRATING(s)) && view_enter(t, s, &outer)) {
-    bool here = atomic_load_explicit(&hint->key, memory_order_relaxed) == p &&
-                cg_meta_state(atomic_load_explicit(&hint->meta, memory_order_relaxed)) ==
-                    CG_ST_QUARANTINED;
+  if (view_enter(t, s, &outer)) {
+    here = atomic_load_explicit(&hint->key, memory_order_relaxed) == p &&
+           cg_meta_state(atomic_load_explicit(&hint->meta, memory_order_relaxed)) ==
+               CG_ST_QUARANTINED;
 #ifdef CG_UNIT_HOOKS
     if (here && shadow_release_window) shadow_release_window();
 #endif
     /* release: the block goes back to jemalloc after this */
     if (here) atomic_store_explicit(&hint->key, CG_KEY_TOMB, memory_order_release);
     view_leave(t, outer);
-    if (here) {
-      cg_tls.in_table--;
-      count_live(-1);
-      return true;
-    }
   }
   cg_tls.in_table--;
+  return here;
+}
+
+/* Erases the quarantined entry of p when the quarantine lets the block go:
+ * where free left it (hint), or else (it moved, a migration is under way)
+ * by lookup and CAS.  Returns false when p was not a quarantined block. */
+bool shadow_release(cg_entry *hint, uintptr_t p) {
+  if (cg_likely(hint != NULL) && release_at(hint, p)) {
+    count_live(-1);
+    return true;
+  }
+  uint64_t m;
   for (;;) {
     cg_entry *e = shadow_find(p, &m);
     if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return false;
