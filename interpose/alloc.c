@@ -57,34 +57,37 @@ uint32_t cg_site_here(uintptr_t pc) {
  * half-way through a call.  A signal handler's malloc that interrupted
  * this thread inside jemalloc must not re-enter it either: its block comes
  * from the signal-handler heap (sigheap.c). */
+static inline void je_enter(void) { cg_tls.depth++, cg_tls.in_jemalloc++; }
+static inline void je_leave(void) { cg_tls.depth--, cg_tls.in_jemalloc--; }
+
 static inline void *je_alloc(size_t n, int flags) {
   if (cg_unlikely(cg_tls.in_jemalloc)) {
     int lg = flags & 0x3f; /* MALLOCX_LG_ALIGN(lg) is lg, in the low 6 bits */
     return cg_sigheap_alloc(n, lg ? (size_t)1 << lg : 16);
   }
-  cg_tls.depth++, cg_tls.in_jemalloc++;
+  je_enter();
   void *p = mallocx(n, flags);
-  cg_tls.depth--, cg_tls.in_jemalloc--;
+  je_leave();
   return p;
 }
 static inline void je_free(void *p) {
-  cg_tls.depth++, cg_tls.in_jemalloc++;
+  je_enter();
   dallocx(p, 0);
-  cg_tls.depth--, cg_tls.in_jemalloc--;
+  je_leave();
 }
 /* sallocx and xallocx take jemalloc's locks too: 0 from inside jemalloc */
 static size_t je_usable(const void *p) {
   if (cg_unlikely(cg_tls.in_jemalloc)) return 0;
-  cg_tls.depth++, cg_tls.in_jemalloc++;
+  je_enter();
   size_t n = sallocx(p, 0);
-  cg_tls.depth--, cg_tls.in_jemalloc--;
+  je_leave();
   return n;
 }
 static size_t je_expand(void *p, size_t n) {
   if (cg_unlikely(cg_tls.in_jemalloc)) return 0;
-  cg_tls.depth++, cg_tls.in_jemalloc++;
+  je_enter();
   size_t got = xallocx(p, n, 0, 0);
-  cg_tls.depth--, cg_tls.in_jemalloc--;
+  je_leave();
   return got;
 }
 

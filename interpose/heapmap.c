@@ -177,9 +177,7 @@ bool cg_heap_block(uintptr_t a, struct cg_block *b) {
       uint64_t n = cg_block_size(s, m);
       /* past the requested size it is still this block's if inside its real
        * extent (jemalloc's size class); beyond, memory nobody tracks */
-      if (cg_unlikely(a - s >= n) &&
-          a - s >= cg_block_extent(s, n))
-        return false;
+      if (cg_unlikely(a - s >= n) && a - s >= cg_block_extent(s, n)) return false;
       b->start = s, b->meta = m, b->size = n, b->entry = e;
       return true;
     }
