@@ -30,6 +30,8 @@
 
 uintptr_t cg_guard_pool = (uintptr_t)0 - CG_GUARD_POOL_BYTES; /* no user address */
 static _Atomic int pool_state;   /* 0 untried, 1 mapped, -1 refused */
+/* taken with cg_lock_enter: a signal handler of the thread holding it does
+ * without (no sample, one slot lost) instead of waiting for itself */
 static cg_lock pool_lock;
 /* free slots, a FIFO ring: head is taken, tail is given back */
 static uint32_t ring[CG_GUARD_SLOTS], ring_head, ring_count;
@@ -73,21 +75,8 @@ bool cg_guard_pick(void) {
   return n == 1 || !first; /* a thread's first pick only starts the count */
 }
 
-/* The pool lock from a signal handler whose thread holds it already would
- * never come: such a caller does without (cg_tls.in_pool). */
-static bool pool_enter(void) {
-  if (cg_tls.in_pool) return false;
-  cg_tls.in_pool = 1;
-  cg_lock_acquire(&pool_lock);
-  return true;
-}
-static void pool_leave(void) {
-  cg_lock_release(&pool_lock);
-  cg_tls.in_pool = 0;
-}
-
 static bool pool_map(void) {
-  if (!pool_enter()) return false;
+  if (!cg_lock_enter(&pool_lock)) return false;
   if (!atomic_load(&pool_state)) {
     void *p = mmap(NULL, CG_GUARD_POOL_BYTES, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -100,7 +89,7 @@ static bool pool_map(void) {
       atomic_store(&pool_state, 1);
     }
   }
-  pool_leave();
+  cg_lock_leave(&pool_lock);
   return atomic_load(&pool_state) > 0;
 }
 
@@ -113,7 +102,7 @@ static void give_back(uint32_t s) {
 void *cg_guard_alloc(size_t n) {
   if (n > PAGE - 16) return NULL;
   if (atomic_load_explicit(&pool_state, memory_order_acquire) <= 0 && !pool_map()) return NULL;
-  if (!pool_enter()) return NULL;
+  if (!cg_lock_enter(&pool_lock)) return NULL;
   uint32_t s = UINT32_MAX;
   if (ring_count) s = ring[ring_head], ring_head = (ring_head + 1) % CG_GUARD_SLOTS, ring_count--;
   bool opened = false;
@@ -121,7 +110,7 @@ void *cg_guard_alloc(size_t n) {
     slot_gen[s]++, opened = slot_opened[s], slot_opened[s] = false;
     __atomic_store_n(&slot_block[s], SETTING_UP, __ATOMIC_RELEASE);
   }
-  pool_leave();
+  cg_lock_leave(&pool_lock);
   if (s == UINT32_MAX) return NULL; /* all in use: an ordinary block */
   uintptr_t base = slot_base(s);
   int saved = errno, fixed = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED;
@@ -129,7 +118,11 @@ void *cg_guard_alloc(size_t n) {
             mmap((void *)base, PAGE, PROT_READ | PROT_WRITE, fixed, -1, 0) != MAP_FAILED;
   errno = saved;
   if (!ok) {
-    if (pool_enter()) __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE), give_back(s), pool_leave();
+    if (cg_lock_enter(&pool_lock)) {
+      __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE);
+      give_back(s);
+      cg_lock_leave(&pool_lock);
+    }
     return NULL;
   }
   size_t rounded = n ? (n + 15) & ~(size_t)15 : 16;
@@ -157,20 +150,20 @@ void cg_guard_freed(uintptr_t p) { protect(p & ~(uintptr_t)(PAGE - 1), PAGE, PRO
  * is replaced by the next allocation there). */
 void cg_guard_release(uintptr_t p) {
   uint32_t s = slot_of(p);
-  if (!pool_enter()) return; /* a nested handler's release: one slot lost, no deadlock */
+  if (!cg_lock_enter(&pool_lock)) return; /* a nested handler's release: one slot lost, no deadlock */
   __atomic_store_n(&slot_block[s], 0, __ATOMIC_RELEASE);
   give_back(s);
-  pool_leave();
+  cg_lock_leave(&pool_lock);
 }
 
 /* The slot of a fault at a, as it is now: its block (0: empty) and its
  * generation, for cg_guard_recover. */
 uint32_t cg_guard_slot_state(uintptr_t a, uintptr_t *block) {
   uint32_t s = slot_of(a);
-  if (!pool_enter()) return *block = SETTING_UP, 0; /* (never matches: no recovery) */
+  if (!cg_lock_enter(&pool_lock)) return *block = SETTING_UP, 0; /* (never matches: no recovery) */
   uint32_t gen = slot_gen[s];
   *block = slot_block[s];
-  pool_leave();
+  cg_lock_leave(&pool_lock);
   return gen;
 }
 
@@ -197,14 +190,14 @@ bool cg_guard_block(uintptr_t a, struct cg_block *b) {
  * not being set up.  1: opened; 0: the slot changed, let the access fault
  * again and be explained anew; -1: cannot (hand the fault on). */
 int cg_guard_recover(uintptr_t a, uint32_t gen) {
-  if (!pool_enter()) return -1;
+  if (!cg_lock_enter(&pool_lock)) return -1;
   uint32_t s = slot_of(a);
   int r = 0;
   if (slot_gen[s] == gen && slot_block[s] != SETTING_UP) {
     slot_opened[s] = true;
     r = protect(a & ~(uintptr_t)(PAGE - 1), PAGE, PROT_READ | PROT_WRITE) == 0 ? 1 : -1;
   }
-  pool_leave();
+  cg_lock_leave(&pool_lock);
   return r;
 }
 

@@ -42,7 +42,7 @@ CG_COLD static bool map_levels(void) {
   int s = atomic_load(&state);
   if (s) return s > 0;
   static cg_lock lock;
-  if (!cg_setup_enter(&lock)) return false; /* a handler inside our own set-up */
+  if (!cg_lock_enter(&lock)) return false; /* a handler inside our own set-up */
   if (!atomic_load(&state)) {
     bool ok = true;
     for (int k = 0; k < LEVELS && ok; k++) ok = (level[k] = cg_os_alloc(level_bytes(k))) != NULL;
@@ -50,7 +50,7 @@ CG_COLD static bool map_levels(void) {
       for (int k = 0; k < LEVELS; k++) cg_os_free((void *)level[k], level_bytes(k)), level[k] = NULL;
     atomic_store(&state, ok ? 1 : -1);
   }
-  cg_setup_leave(&lock);
+  cg_lock_leave(&lock);
   return atomic_load(&state) > 0;
 }
 

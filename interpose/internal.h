@@ -42,10 +42,9 @@ struct cg_tls {
   int exiting;        /* thread-exit destructors ran: take no new record */
   uintptr_t fault_pc; /* reporting a fault: the stack starts at this pc */
   int in_quarantine;  /* inside the quarantine (batch or lock): a signal handler's free must not nest */
-  int in_pool;        /* holding the guarded pool's lock (guard.c) */
   int in_jemalloc;    /* inside a jemalloc call (a signal handler's must not re-enter it) */
   int in_table;       /* inside shadow-table work others may wait for (shadow.c) */
-  int in_setup;       /* holding a one-time set-up lock (cg_setup_enter) */
+  int in_lock;        /* holding a lock taken by cg_lock_enter */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
@@ -103,10 +102,12 @@ void cg_lock_release(cg_lock *l);
  * for pthread_sigmask(SIG_SETMASK, old, NULL)): for the few places a
  * signal handler of this thread would wait for the thread itself. */
 void cg_block_signals(sigset_t *old);
-/* A one-time set-up lock (a reservation): false, without waiting, for a
- * signal handler that interrupted its own thread inside one. */
-bool cg_setup_enter(cg_lock *l);
-void cg_setup_leave(cg_lock *l);
+/* A lock a signal handler may want while it interrupted its own thread
+ * holding it (a reservation's set-up, the guarded pool): taken unless this
+ * thread holds one already, then false without waiting (the caller does
+ * without: one lost sample or slot, a failed allocation). */
+bool cg_lock_enter(cg_lock *l);
+void cg_lock_leave(cg_lock *l);
 
 /* ---- thread registry (runtime.c) ---------------------------------------- */
 

@@ -81,16 +81,16 @@ void cg_block_signals(sigset_t *old) {
   pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-bool cg_setup_enter(cg_lock *l) {
-  if (cg_tls.in_setup) return false;
-  cg_tls.in_setup = 1;
+bool cg_lock_enter(cg_lock *l) {
+  if (cg_tls.in_lock) return false;
+  cg_tls.in_lock = 1;
   cg_lock_acquire(l);
   return true;
 }
 
-void cg_setup_leave(cg_lock *l) {
+void cg_lock_leave(cg_lock *l) {
   cg_lock_release(l);
-  cg_tls.in_setup = 0;
+  cg_tls.in_lock = 0;
 }
 
 /* ---- thread registry ---------------------------------------------------- */

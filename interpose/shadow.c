@@ -138,7 +138,7 @@ static cg_lock reserve_lock;
 
 static bool reserve(int r) {
   if (atomic_load_explicit(&region[r], memory_order_acquire)) return true;
-  if (!cg_setup_enter(&reserve_lock)) return false;
+  if (!cg_lock_enter(&reserve_lock)) return false;
   bool ok = true;
   if (!atomic_load_explicit(&region[r], memory_order_acquire)) {
     uint64_t n = reserved_slots;
@@ -158,7 +158,7 @@ static bool reserve(int r) {
     if (p) atomic_store_explicit(&region[r], p, memory_order_release);
     ok = p != NULL;
   }
-  cg_setup_leave(&reserve_lock);
+  cg_lock_leave(&reserve_lock);
   return ok;
 }
 
