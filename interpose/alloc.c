@@ -75,6 +75,12 @@ static inline void je_free(void *p) {
   dallocx(p, 0);
   je_leave();
 }
+/* n: the size the block was asked for with no alignment flag */
+static inline void je_free_sized(void *p, size_t n) {
+  je_enter();
+  sdallocx(p, n, 0);
+  je_leave();
+}
 /* sallocx and xallocx take jemalloc's locks too: 0 from inside jemalloc */
 static size_t je_usable(const void *p) {
   if (cg_unlikely(cg_tls.in_jemalloc)) return 0;
@@ -99,10 +105,13 @@ void cg_alloc_init(void) {
 }
 
 /* Hands a block back to where it came from: jemalloc, the guarded pool, or
- * nowhere (the signal-handler heap's are never reused). */
-static inline void give_back(uintptr_t p) {
+ * nowhere (the signal-handler heap's are never reused).  meta: its table
+ * entry's, or 0 if unknown. */
+static inline void give_back(uintptr_t p, uint64_t meta) {
   if (cg_unlikely(cg_guarded(p))) cg_guard_release(p);
-  else if (cg_likely(!cg_sigheap_has(p))) je_free((void *)p);
+  else if (cg_unlikely(cg_sigheap_has(p))) return;
+  else if (cg_likely(meta & CG_SIZED)) je_free_sized((void *)p, request(cg_meta_size(meta)));
+  else je_free((void *)p);
 }
 
 uint64_t cg_block_extent(uintptr_t s, uint64_t n) {
@@ -117,16 +126,19 @@ uint64_t cg_huge_size(uintptr_t p) {
   return usable ? usable : CG_SIZE_HUGE;
 }
 
-/* Records a fresh jemalloc block; frees it again if the table is full. */
-static inline __attribute__((always_inline)) void *track(void *p, size_t n, uintptr_t ret) {
+/* Records a fresh block of n bytes; frees it again if the table is full.
+ * sized: it came from mallocx(request(n)) with no alignment flag. */
+static inline __attribute__((always_inline)) void *track(void *p, size_t n, uintptr_t ret,
+                                                         bool sized) {
   if (cg_unlikely(!p)) {
     errno = ENOMEM;
     return NULL;
   }
   uint64_t meta = cg_meta(CG_ST_LIVE, cg_site(ret), n);
+  if (sized && cg_likely(cg_meta_size(meta) == n)) meta |= CG_SIZED; /* not clamped */
   cg_entry *e = shadow_insert((uintptr_t)p, meta);
   if (cg_unlikely(!e)) {
-    give_back((uintptr_t)p);
+    give_back((uintptr_t)p, meta);
     errno = ENOMEM;
     return NULL;
   }
@@ -142,7 +154,7 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t n, uint
 CG_NOINLINE static void *alloc_sampled(size_t n, uintptr_t ret) {
   if (cg_tls.depth || !cg_guard_pick()) return NULL;
   void *g = cg_guard_alloc(n);
-  return g ? track(g, n, ret) : NULL;
+  return g ? track(g, n, ret, false) : NULL;
 }
 
 static inline __attribute__((always_inline)) void *alloc_at(size_t n, int flags, uintptr_t ret) {
@@ -150,15 +162,16 @@ static inline __attribute__((always_inline)) void *alloc_at(size_t n, int flags,
     void *g = alloc_sampled(n, ret);
     if (g) return g;
   }
-  return track(je_alloc(request(n), flags), n, ret);
+  return track(je_alloc(request(n), flags), n, ret, !(flags & ~MALLOCX_ZERO));
 }
 
 void cg_release_block(uintptr_t p, cg_entry *hint) {
   /* a signal handler's free inside a jemalloc call: kept (see je_alloc) */
   if (cg_unlikely(cg_tls.in_jemalloc)) return;
-  if (!shadow_release(hint, p)) return; /* not ours to release */
+  uint64_t meta = shadow_release(hint, p);
+  if (!meta) return; /* not ours to release */
   heapmap_remove(p); /* the start bit stays for the next block here */
-  give_back(p);
+  give_back(p, meta);
 }
 
 /* ---- reports of bad frees (cold) ---------------------------------------- */
@@ -344,7 +357,7 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
     return NULL;
   }
   cg_copy(q, old, have < n ? have : n);
-  q = track(q, n, ret);
+  q = track(q, n, ret, true);
   if (q) free_checked(p, ret, "realloc");
   return q;
 }

@@ -163,7 +163,11 @@ typedef struct cg_entry {
 #define CG_FROZEN 4ull            /* being moved to a newer level */
 #define CG_SITE_SHIFT 3
 #define CG_SITE_BITS 24
-#define CG_SIZE_SHIFT (CG_SITE_SHIFT + CG_SITE_BITS)
+/* The requested size names the block's jemalloc size class (malloc-aligned,
+ * never resized in place): free can hand it back with sdallocx, which
+ * skips jemalloc's lookup of the block. */
+#define CG_SIZED (1ull << (CG_SITE_SHIFT + CG_SITE_BITS))
+#define CG_SIZE_SHIFT (CG_SITE_SHIFT + CG_SITE_BITS + 1)
 #define CG_SIZE_BITS (64 - CG_SIZE_SHIFT)
 #define CG_SIZE_HUGE ((1ull << CG_SIZE_BITS) - 1) /* real size: ask jemalloc */
 
@@ -195,8 +199,8 @@ bool shadow_update(cg_entry *e, uintptr_t p, uint64_t old, uint64_t new_meta);
 /* Removes the entry ({p, old} -> tombstone).  false if it changed. */
 bool shadow_erase(cg_entry *e, uintptr_t p, uint64_t old);
 /* Erases p's quarantined entry (hint: where it was when freed, or NULL);
- * false if p was not quarantined. */
-bool shadow_release(cg_entry *hint, uintptr_t p);
+ * returns its meta, 0 if p was not quarantined. */
+uint64_t shadow_release(cg_entry *hint, uintptr_t p);
 /* Calls fn for every entry (report time only; racy snapshot). */
 void shadow_for_each(void (*fn)(uintptr_t key, uint64_t meta, void *arg), void *arg);
 /* Bytes of table memory mapped now. */

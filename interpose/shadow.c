@@ -619,41 +619,42 @@ void (*shadow_release_window)(void);
  * way.  Only the releaser changes a quarantined entry (a second free or a
  * string check just reads it), except a migration moving it: published as
  * an inserter is, so none can start, a plain store of the tombstone does. */
-static bool release_at(cg_entry *hint, uintptr_t p) {
+static uint64_t release_at(cg_entry *hint, uintptr_t p) {
   struct cg_thread *t = cg_tls.thread;
   uint64_t s = atomic_load_explicit(&tstate, memory_order_acquire);
   uintptr_t outer = 0;
-  bool here = false;
-  if (!t || !s || ST_MIGRATING(s)) return false;
+  uint64_t m = 0;
+  if (!t || !s || ST_MIGRATING(s)) return 0;
   cg_tls.in_table++; /* see insert(): a handler's insert must not wait for this */
   if (view_enter(t, s, &outer)) {
-    here = atomic_load_explicit(&hint->key, memory_order_relaxed) == p &&
-           cg_meta_state(atomic_load_explicit(&hint->meta, memory_order_relaxed)) ==
-               CG_ST_QUARANTINED;
+    if (atomic_load_explicit(&hint->key, memory_order_relaxed) == p)
+      m = atomic_load_explicit(&hint->meta, memory_order_relaxed) & ~CG_FROZEN;
+    if (cg_meta_state(m) != CG_ST_QUARANTINED) m = 0;
 #ifdef CG_UNIT_HOOKS
-    if (here && shadow_release_window) shadow_release_window();
+    if (m && shadow_release_window) shadow_release_window();
 #endif
     /* release: the block goes back to jemalloc after this */
-    if (here) atomic_store_explicit(&hint->key, CG_KEY_TOMB, memory_order_release);
+    if (m) atomic_store_explicit(&hint->key, CG_KEY_TOMB, memory_order_release);
     view_leave(t, outer);
   }
   cg_tls.in_table--;
-  return here;
+  return m;
 }
 
 /* Erases the quarantined entry of p when the quarantine lets the block go:
  * where free left it (hint), or else (it moved, a migration is under way)
- * by lookup and CAS.  Returns false when p was not a quarantined block. */
-bool shadow_release(cg_entry *hint, uintptr_t p) {
-  if (cg_likely(hint != NULL) && release_at(hint, p)) {
-    count_live(-1);
-    return true;
-  }
+ * by lookup and CAS.  Returns the entry's meta, 0 when p was not a
+ * quarantined block. */
+uint64_t shadow_release(cg_entry *hint, uintptr_t p) {
   uint64_t m;
+  if (cg_likely(hint != NULL) && (m = release_at(hint, p))) {
+    count_live(-1);
+    return m;
+  }
   for (;;) {
     cg_entry *e = shadow_find(p, &m);
-    if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return false;
-    if (shadow_erase(e, p, m)) return true;
+    if (!e || cg_meta_state(m) != CG_ST_QUARANTINED) return 0;
+    if (shadow_erase(e, p, m)) return m;
   }
 }
 

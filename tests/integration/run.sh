@@ -174,6 +174,7 @@ export GOCACHE="$ROOT/build/gocache" GO111MODULE=off GOFLAGS="" CGO_ENABLED=1
 
 spawn cbugs gcc "${CFLAGS[@]}" "$SRC/c/cbugs.c" "$SRC/c/helpers.c" -o "$BIN/cbugs"
 spawn capi gcc "${CFLAGS[@]}" "$SRC/c/capi.c" "$SRC/c/helpers.c" -o "$BIN/capi"
+spawn heapmix gcc "${CFLAGS[@]}" -pthread "$SRC/c/heapmix.c" -o "$BIN/heapmix"
 spawn cstats gcc "${CFLAGS[@]}" "$SRC/c/cstats.c" "$SRC/c/helpers.c" -o "$BIN/cstats"
 spawn cthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/cthreads.c" "$SRC/c/helpers.c" -o "$BIN/cthreads"
 spawn heldthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/heldthreads.c" -o "$BIN/heldthreads"
@@ -295,6 +296,17 @@ if begin c/race-1000/json; then
 fi
 
 # ------------------------------------------------- the malloc family's API
+
+# every way of getting, resizing and freeing a block, each block's pattern
+# checked: a block handed back to jemalloc under a wrong size class would be
+# handed out again over a live one (quarantine_mb=0: at once)
+for q in 64 0; do
+  if begin c/heapmix/quarantine-$q; then
+    same_as_plain_opts "quarantine_mb=$q" "$BIN/heapmix"
+    grep -q ' 0 corrupt, 0 misaligned' "$O" || bad "heapmix found broken blocks"
+    finish
+  fi
+done
 
 if begin c/malloc-api/same-as-plain; then
   same_as_plain "$BIN/capi"
