@@ -257,7 +257,7 @@ int depot_get(uint32_t id, uintptr_t *pcs, int max);
 struct qent {
   uintptr_t ptr;
   cg_entry *entry;    /* where its table entry was when it was freed */
-  uint64_t size;      /* requested size, for sdallocx and the byte budget */
+  uint64_t size;      /* requested size: the byte budget, what to prefetch */
   uint32_t free_site; /* depot id */
   int32_t free_tid;
 };
