@@ -299,10 +299,12 @@ fi
 
 # every way of getting, resizing and freeing a block, each block's pattern
 # checked: a block handed back to jemalloc under a wrong size class would be
-# handed out again over a live one (quarantine_mb=0: at once)
-for q in 64 0; do
-  if begin c/heapmix/quarantine-$q; then
-    same_as_plain_opts "quarantine_mb=$q" "$BIN/heapmix"
+# handed out again over a live one (quarantine_mb=0: at once); also with
+# sampled blocks on guarded pages among them
+for t in quarantine-64:quarantine_mb=64 quarantine-0:quarantine_mb=0 \
+         guarded:guard_sample=20:quarantine_mb=0; do
+  if begin c/heapmix/${t%%:*}; then
+    same_as_plain_opts "${t#*:}" "$BIN/heapmix"
     grep -q ' 0 corrupt, 0 misaligned' "$O" || bad "heapmix found broken blocks"
     finish
   fi
