@@ -26,6 +26,17 @@ $(BUILD)/obj/%.o: interpose/%.c interpose/internal.h include/cgoguard.h
 $(SHIM): $(OBJS)
 	$(CC) -shared -Wl,-z,defs -Wl,--as-needed $(OBJS) -o $@ $(LDLIBS)
 
+# The faults shim, for the integration tests only: alloc.c built with
+# CG_FAULT_HOOKS (races forced to go the rare way), the rest as above.
+FAULT_SHIM := $(BUILD)/faults/libcgoguard.so
+FAULT_OBJS := $(filter-out $(BUILD)/obj/alloc.o,$(OBJS)) $(BUILD)/obj-faults/alloc.o
+$(BUILD)/obj-faults/alloc.o: interpose/alloc.c interpose/internal.h include/cgoguard.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DCG_FAULT_HOOKS -c $< -o $@
+$(FAULT_SHIM): $(FAULT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-z,defs -Wl,--as-needed $(FAULT_OBJS) -o $@ $(LDLIBS)
+
 deps:
 	@scripts/install-deps
 
@@ -54,7 +65,7 @@ UNIT_BINS  := $(UNIT_TESTS:%=$(BUILD)/unit/%) $(UNIT_TESTS:%=$(BUILD)/unit-tsan/
 unit: $(UNIT_BINS)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit $(FAULT_SHIM)
 	@scripts/run-tests
 
 demo: deps

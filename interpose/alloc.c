@@ -323,6 +323,14 @@ static void *realloc_fresh(size_t n, uintptr_t ret) {
   return alloc_at(n, MALLOCX_ZERO, ret);
 }
 
+/* A test build (the faults shim, see the Makefile) makes every CAS after a
+ * grow in place lose, as one does when a migration moves the entry. */
+#ifdef CG_FAULT_HOOKS
+#define EXPAND_CAS_LOST() true
+#else
+#define EXPAND_CAS_LOST() false
+#endif
+
 static void *realloc_at(void *old, size_t n, uintptr_t ret) {
   if (!old) return alloc_at(n, 0, ret);
   if (n == 0) { /* glibc: frees and returns NULL */
@@ -343,10 +351,19 @@ static void *realloc_at(void *old, size_t n, uintptr_t ret) {
   size_t usable = cg_unlikely(cg_guarded(p) || cg_sigheap_has(p)) ? 0 : je_usable(old);
   /* stay in place when the new size fits and wastes less than half */
   bool in_place = false;
-  if (n <= usable && (n >= usable / 2 || usable <= 64))
+  if (n <= usable && (n >= usable / 2 || usable <= 64)) {
     in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
-  else if (n > usable && n - usable < usable && je_expand(old, n) >= n)
-    in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
+  } else if (n > usable && n - usable < usable) {
+    /* the entry stops naming the old size class before jemalloc grows the
+     * block: if the CAS after the grow loses (a migration moved the entry),
+     * the block is moved and freed, and that free must not be sized */
+    uint64_t unsized = m & ~CG_SIZED;
+    if (unsized == m || shadow_update(e, p, m, unsized)) {
+      m = unsized;
+      if (je_expand(old, n) >= n && !EXPAND_CAS_LOST())
+        in_place = shadow_update(e, p, m, cg_meta(CG_ST_LIVE, cg_meta_site(m), n));
+    }
+  }
   if (in_place) {
     heapmap_add(p, n); /* the start bit is set; this widens the scan bound */
     return old;

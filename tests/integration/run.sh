@@ -174,7 +174,7 @@ export GOCACHE="$ROOT/build/gocache" GO111MODULE=off GOFLAGS="" CGO_ENABLED=1
 
 spawn cbugs gcc "${CFLAGS[@]}" "$SRC/c/cbugs.c" "$SRC/c/helpers.c" -o "$BIN/cbugs"
 spawn capi gcc "${CFLAGS[@]}" "$SRC/c/capi.c" "$SRC/c/helpers.c" -o "$BIN/capi"
-spawn heapmix gcc "${CFLAGS[@]}" -pthread "$SRC/c/heapmix.c" -o "$BIN/heapmix"
+spawn heapmix gcc "${CFLAGS[@]}" -pthread "$SRC/c/heapmix.c" -o "$BIN/heapmix" -ldl
 spawn cstats gcc "${CFLAGS[@]}" "$SRC/c/cstats.c" "$SRC/c/helpers.c" -o "$BIN/cstats"
 spawn cthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/cthreads.c" "$SRC/c/helpers.c" -o "$BIN/cthreads"
 spawn heldthreads gcc "${CFLAGS[@]}" -pthread "$SRC/c/heldthreads.c" -o "$BIN/heldthreads"
@@ -299,16 +299,25 @@ fi
 
 # every way of getting, resizing and freeing a block, each block's pattern
 # checked: a block handed back to jemalloc under a wrong size class would be
-# handed out again over a live one (quarantine_mb=0: at once); also with
-# sampled blocks on guarded pages among them
-for t in quarantine-64:quarantine_mb=64 quarantine-0:quarantine_mb=0 \
-         guarded:guard_sample=20:quarantine_mb=0; do
-  if begin c/heapmix/${t%%:*}; then
-    same_as_plain_opts "${t#*:}" "$BIN/heapmix"
-    grep -q ' 0 corrupt, 0 misaligned' "$O" || bad "heapmix found broken blocks"
+# handed out again over a live one (quarantine_mb=0: at once) or, under a
+# smaller class than its own, out of its class ("classes": sallocx checks,
+# which a guarded block would not survive); also with sampled blocks on
+# guarded pages, and under the faults shim, where every CAS after a grow in
+# place loses (as when a migration moves the entry right then)
+heapmix_run() { # NAME OPTIONS ARGS...
+  local name=$1 opts=$2
+  shift 2
+  if begin "c/heapmix/$name"; then
+    same_as_plain_opts "$opts" "$BIN/heapmix" "$@"
+    grep -q ' 0 corrupt, 0 misaligned, 0 of the wrong size class' "$O" ||
+      bad "heapmix found broken blocks"
     finish
   fi
-done
+}
+heapmix_run quarantine-64 quarantine_mb=64 classes
+heapmix_run quarantine-0 quarantine_mb=0 classes
+heapmix_run guarded guard_sample=20:quarantine_mb=0
+SHIM=$ROOT/build/faults/libcgoguard.so heapmix_run grow-cas-lost quarantine_mb=0 classes
 
 if begin c/malloc-api/same-as-plain; then
   same_as_plain "$BIN/capi"

@@ -1,14 +1,20 @@
-/* heapmix: a correct program that mixes every way of getting and resizing a
- * block (malloc, calloc, memalign, aligned_alloc, posix_memalign, realloc
- * growing, shrinking and moving, strdup) over sizes 1..20000 and alignments
- * 16..4096, and frees them on this thread and on another.  Every live block
- * holds its own byte pattern, checked before it is resized or freed and at
- * the end: a block handed back to the allocator with the wrong size (its
- * region put in another size class's cache) is handed out again overlapping
- * a live one, and its pattern breaks.  Output does not depend on addresses,
- * so it is compared with a run without the shim. */
+/* heapmix [classes]: a correct program that mixes every way of getting and
+ * resizing a block (malloc, calloc, memalign, aligned_alloc, posix_memalign,
+ * realloc growing, shrinking and moving, strdup) over sizes 1..40000 and
+ * alignments 16..4096, and frees them on this thread and on another, while
+ * a third thread keeps making the shim's table grow and shrink.  Every live
+ * block holds its own byte pattern, checked before it is resized or freed
+ * and at the end: a block handed back to the allocator with the wrong size
+ * (its region put in another size class's cache) is handed out again
+ * overlapping a live one, and its pattern breaks.  With "classes", where
+ * jemalloc is loaded (under the shim), each block malloc, calloc, strdup
+ * or a moving realloc returns must also be of exactly the size class
+ * jemalloc gives its size: a block handed back under a smaller class than
+ * its own would come out again too big, and overlap nothing.  Output does
+ * not depend on addresses, so it is compared with a run without the shim. */
 #define _GNU_SOURCE
 #include <malloc.h>
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +22,8 @@
 #include <string.h>
 
 #define SLOTS 1024
-#define ROUNDS 400000
+#define ROUNDS 250000
+#define CHURN 100000 /* blocks the churning thread holds at once */
 
 struct blk {
   unsigned char *p;
@@ -25,7 +32,10 @@ struct blk {
 };
 static struct blk live[SLOTS];
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static long corrupt;
+static long corrupt, wrong_class;
+static size_t (*class_of)(const void *, int); /* jemalloc's sallocx */
+static size_t (*class_for)(size_t, int);      /* jemalloc's nallocx */
+static volatile int churning = 1;
 
 static uint64_t next(void) {
   rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
@@ -37,7 +47,7 @@ static size_t pick_size(void) {
   case 0: return 1 + next() % 64;
   case 1: return 1 + next() % 512;
   case 2: return 1 + next() % 4096;
-  default: return 1 + next() % 20000;
+  default: return 1 + next() % 40000;
   }
 }
 
@@ -54,13 +64,19 @@ static void verify(const struct blk *b, size_t upto) {
     }
 }
 
+/* a block of malloc's alignment: jemalloc's class for its size, exactly */
+static void check_class(const void *p, size_t n) {
+  if (class_of && class_of(p, 0) != class_for(n < 16 ? 16 : n, 0)) wrong_class++;
+}
+
 static unsigned char *get(size_t n, size_t *align) {
   size_t al = (size_t)16 << (next() % 9); /* 16 .. 4096 */
   void *p = NULL;
   *align = 16;
+  unsigned char *b;
   switch (next() % 6) {
-  case 0: return malloc(n);
-  case 1: return calloc(1, n);
+  case 0: return check_class(b = malloc(n), n), b;
+  case 1: return check_class(b = calloc(1, n), n), b;
   case 2: *align = al; return memalign(al, n);
   case 3: *align = al; return aligned_alloc(al, (n + al - 1) / al * al);
   case 4: *align = al; return posix_memalign(&p, al, n) ? NULL : p;
@@ -71,9 +87,22 @@ static unsigned char *get(size_t n, size_t *align) {
     s[n - 1] = 0;
     char *d = strdup(s);
     free(s);
+    check_class(d, n);
     return (unsigned char *)d;
   }
   }
+}
+
+/* bursts of blocks held, then freed: the table grows, and rebuilds when
+ * they go, moving entries while the main thread resizes its blocks */
+static void *churn(void *arg) {
+  (void)arg;
+  static void *held[CHURN];
+  while (churning) {
+    for (int i = 0; i < CHURN; i++) held[i] = malloc(16);
+    for (int i = 0; i < CHURN; i++) free(held[i]);
+  }
+  return NULL;
 }
 
 static void *free_half(void *arg) {
@@ -87,8 +116,15 @@ static void *free_half(void *arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
   long allocs = 0, reallocs = 0, frees = 0, misaligned = 0;
+  if (argc > 1 && !strcmp(argv[1], "classes")) {
+    class_of = (size_t(*)(const void *, int))dlsym(RTLD_DEFAULT, "sallocx");
+    class_for = (size_t(*)(size_t, int))dlsym(RTLD_DEFAULT, "nallocx");
+    if (!class_for) class_of = NULL;
+  }
+  pthread_t churner;
+  if (pthread_create(&churner, NULL, churn, NULL)) return 2;
   for (int round = 0; round < 4; round++) {
     for (long r = 0; r < ROUNDS; r++) {
       struct blk *b = &live[next() % SLOTS];
@@ -102,10 +138,13 @@ int main(void) {
         fill(b);
         allocs++;
       } else if (next() % 3 == 0) {
-        size_t n = next() % 2 ? b->n / 2 + 1 : pick_size(); /* shrink in place or anything */
+        /* shrink in place, grow by a quarter (in place when jemalloc can
+         * extend a large block), or anything */
+        size_t n = (size_t[]){b->n / 2 + 1, b->n + b->n / 4 + 1, pick_size()}[next() % 3];
         verify(b, b->n);
         unsigned char *q = realloc(b->p, n);
         if (!q) return 2;
+        if (q != b->p) check_class(q, n);
         b->p = q;
         verify(b, n < b->n ? n : b->n);
         b->n = n;
@@ -121,12 +160,15 @@ int main(void) {
     pthread_t t; /* frees from a thread that allocated none of it */
     if (pthread_create(&t, NULL, free_half, NULL) || pthread_join(t, NULL)) return 2;
   }
+  churning = 0;
+  if (pthread_join(churner, NULL)) return 2;
   for (int i = 0; i < SLOTS; i++)
     if (live[i].p) {
       verify(&live[i], live[i].n);
       free(live[i].p);
     }
-  printf("heapmix: %ld allocations, %ld reallocs, %ld frees, %ld corrupt, %ld misaligned\n",
-         allocs, reallocs, frees, corrupt, misaligned);
-  return corrupt || misaligned ? 1 : 0;
+  printf("heapmix: %ld allocations, %ld reallocs, %ld frees, %ld corrupt, %ld misaligned, "
+         "%ld of the wrong size class\n",
+         allocs, reallocs, frees, corrupt, misaligned, wrong_class);
+  return corrupt || misaligned || wrong_class ? 1 : 0;
 }
