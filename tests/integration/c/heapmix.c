@@ -1,6 +1,6 @@
 /* heapmix [classes]: a correct program that mixes every way of getting and
  * resizing a block (malloc, calloc, memalign, aligned_alloc, posix_memalign,
- * realloc growing, shrinking and moving, strdup) over sizes 1..40000 and
+ * valloc, realloc and reallocarray growing, shrinking and moving, strdup) over sizes 1..40000 and
  * alignments 16..4096, and frees them on this thread and on another, while
  * a third thread keeps making the shim's table grow and shrink.  Every live
  * block holds its own byte pattern, checked before it is resized or freed
@@ -74,12 +74,13 @@ static unsigned char *get(size_t n, size_t *align) {
   void *p = NULL;
   *align = 16;
   unsigned char *b;
-  switch (next() % 6) {
+  switch (next() % 7) {
   case 0: return check_class(b = malloc(n), n), b;
   case 1: return check_class(b = calloc(1, n), n), b;
   case 2: *align = al; return memalign(al, n);
   case 3: *align = al; return aligned_alloc(al, (n + al - 1) / al * al);
   case 4: *align = al; return posix_memalign(&p, al, n) ? NULL : p;
+  case 5: *align = 4096; return valloc(n);
   default: {
     char *s = malloc(n);
     if (!s) return NULL;
@@ -142,7 +143,7 @@ int main(int argc, char **argv) {
          * extend a large block), or anything */
         size_t n = (size_t[]){b->n / 2 + 1, b->n + b->n / 4 + 1, pick_size()}[next() % 3];
         verify(b, b->n);
-        unsigned char *q = realloc(b->p, n);
+        unsigned char *q = next() % 2 ? realloc(b->p, n) : reallocarray(b->p, 1, n);
         if (!q) return 2;
         if (q != b->p) check_class(q, n);
         b->p = q;
