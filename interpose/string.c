@@ -398,8 +398,12 @@ CG_EXPORT void *__memset_chk(void *d, int c, size_t n, size_t dlen) {
 
 /* strcpy and stpcpy: copies the checked string and its NUL; returns the
  * number of bytes written (0: skipped).  dlen: _FORTIFY_SOURCE's object
- * size, whose own check (glibc's __chk_fail) still applies after ours. */
-static size_t copy_str(const char *fn, char *d, const char *s, size_t dlen) {
+ * size, whose own check (glibc's __chk_fail) still applies after ours.
+ * Aligned to a cache line: where its fast path's branches fell within the
+ * line moved the 32-byte strcpy benchmark between 6.6 and 7.4 ns from one
+ * build to the next, with any change elsewhere in the library. */
+__attribute__((aligned(64))) static size_t copy_str(const char *fn, char *d, const char *s,
+                                                   size_t dlen) {
   /* Fast path, one pass: both in live blocks, the source block ends in a
    * NUL (so the string ends inside it) and the destination has at least as
    * much room as the source block: the real stpcpy cannot go wrong. */
