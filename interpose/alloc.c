@@ -139,9 +139,12 @@ static inline __attribute__((always_inline)) void *track(void *p, size_t n, uint
    * its end when it fills it), while the insert below and the way back to
    * the caller (a cgo call's return into Go) run.  Most of the time the
    * release already brought them in; this is for the rest, e.g. the blocks
-   * jemalloc takes from its slabs when its thread cache runs dry. */
+   * jemalloc takes from its slabs when its thread cache runs dry.  Those
+   * come in address order, so the table line the next one will be
+   * inserted into (the next 64 bytes' home) is asked for too. */
   __builtin_prefetch(p, 1);
   if (n > 64) __builtin_prefetch((char *)p + n - 1, 1);
+  shadow_prefetch(((uintptr_t)p | 63) + 1);
   uint64_t meta = cg_meta(CG_ST_LIVE, cg_site(ret), n);
   if (sized && cg_likely(cg_meta_size(meta) == n)) meta |= CG_SIZED; /* not clamped */
   cg_entry *e = shadow_insert((uintptr_t)p, meta);
