@@ -75,8 +75,8 @@ static unsigned char *get(size_t n, size_t *align) {
   *align = 16;
   unsigned char *b;
   switch (next() % 7) {
-  case 0: return check_class(b = malloc(n), n), b;
-  case 1: return check_class(b = calloc(1, n), n), b;
+  case 0: b = malloc(n); break;
+  case 1: b = calloc(1, n); break;
   case 2: *align = al; return memalign(al, n);
   case 3: *align = al; return aligned_alloc(al, (n + al - 1) / al * al);
   case 4: *align = al; return posix_memalign(&p, al, n) ? NULL : p;
@@ -86,12 +86,12 @@ static unsigned char *get(size_t n, size_t *align) {
     if (!s) return NULL;
     memset(s, 'x', n - 1);
     s[n - 1] = 0;
-    char *d = strdup(s);
+    b = (unsigned char *)strdup(s);
     free(s);
-    check_class(d, n);
-    return (unsigned char *)d;
   }
   }
+  if (b) check_class(b, n); /* malloc's alignment: its own size class */
+  return b;
 }
 
 /* bursts of blocks held, then freed: the table grows, and rebuilds when
@@ -141,7 +141,12 @@ int main(int argc, char **argv) {
       } else if (next() % 3 == 0) {
         /* shrink in place, grow by a quarter (in place when jemalloc can
          * extend a large block), or anything */
-        size_t n = (size_t[]){b->n / 2 + 1, b->n + b->n / 4 + 1, pick_size()}[next() % 3];
+        size_t n;
+        switch (next() % 3) {
+        case 0: n = b->n / 2 + 1; break;
+        case 1: n = b->n + b->n / 4 + 1; break;
+        default: n = pick_size();
+        }
         verify(b, b->n);
         unsigned char *q = next() % 2 ? realloc(b->p, n) : reallocarray(b->p, 1, n);
         if (!q) return 2;
