@@ -23,8 +23,9 @@ $(BUILD)/obj/%.o: interpose/%.c interpose/internal.h include/cgoguard.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+LINK_SHIM = $(CC) -shared -Wl,-z,defs -Wl,--as-needed $^ -o $@ $(LDLIBS)
 $(SHIM): $(OBJS)
-	$(CC) -shared -Wl,-z,defs -Wl,--as-needed $(OBJS) -o $@ $(LDLIBS)
+	$(LINK_SHIM)
 
 # The faults shim, for the integration tests only: alloc.c built with
 # CG_FAULT_HOOKS (races forced to go the rare way), the rest as above.
@@ -35,7 +36,7 @@ $(BUILD)/obj-faults/alloc.o: interpose/alloc.c interpose/internal.h include/cgog
 	$(CC) $(CFLAGS) -DCG_FAULT_HOOKS -c $< -o $@
 $(FAULT_SHIM): $(FAULT_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared -Wl,-z,defs -Wl,--as-needed $(FAULT_OBJS) -o $@ $(LDLIBS)
+	$(LINK_SHIM)
 
 deps:
 	@scripts/install-deps
