@@ -7,8 +7,16 @@
  *   cas16  one uncontended 16-byte compare-and-swap on a line in L1: the
  *          cheapest way to change a block's state so that of two racing
  *          frees exactly one wins
+ *   track  the C malloc+free row's own loop (tests/bench/mallocloop.c), each
+ *          block also registered in a small table of 16-byte entries that
+ *          stays in L1 and L2, with the least any table shared by threads
+ *          needs: a CAS that claims the entry (another thread may be
+ *          claiming the same one), a CAS from live to freed (of two racing
+ *          frees, one wins) and a plain store that empties it.  No
+ *          quarantine, no lookup, no probing: a floor at any quarantine
+ *          size, 0 included.  Run with the allocator preloaded (jemalloc).
  *
- * Prints ns per line or per CAS. */
+ * Prints ns per line, per CAS or per malloc+free. */
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -47,11 +55,38 @@ static void cas16(long n) {
   printf("%.2f\n", (now_ns() - t0) / (double)n);
 }
 
+#define TRACK_SLOTS 4096 /* 64 KiB of entries */
+static unsigned __int128 entries[TRACK_SLOTS] __attribute__((aligned(64)));
+static volatile char sink;
+
+static NOINLINE void track_loop(long n) {
+  for (long i = 0; i < n; i++) {
+    size_t sz = 16 * (1 + (size_t)(i * 7) % 16); /* as mallocloop.c */
+    volatile char *p = malloc(sz);
+    unsigned __int128 *e = &entries[((uintptr_t)p >> 4) % TRACK_SLOTS];
+    unsigned __int128 live = (unsigned __int128)sz << 64 | (uintptr_t)p;
+    if (!__sync_bool_compare_and_swap(e, (unsigned __int128)0, live)) exit(1);
+    p[sz - 1] = (char)i;
+    sink = p[0];
+    if (!__sync_bool_compare_and_swap(e, live, live | (unsigned __int128)1 << 127)) exit(1);
+    *e = 0;
+    free((void *)p);
+  }
+}
+
+static void track(long n) {
+  run_capped(track_loop, n / 10, 150); /* warm-up, as mallocloop */
+  double t0 = now_ns();
+  long done = run_capped(track_loop, n, 1500);
+  printf("%.2f\n", (now_ns() - t0) / (double)done);
+}
+
 int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "line")) lines(arg_long(argv[2]));
   else if (argc == 3 && !strcmp(argv[1], "cas16")) cas16(arg_long(argv[2]));
+  else if (argc == 3 && !strcmp(argv[1], "track")) track(arg_long(argv[2]));
   else {
-    fprintf(stderr, "usage: floor line|cas16 ITERS\n");
+    fprintf(stderr, "usage: floor line|cas16|track ITERS\n");
     return 2;
   }
   return 0;
