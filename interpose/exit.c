@@ -48,9 +48,10 @@ int cg_exit_work(int status) {
 static const unsigned char go_exit_code[12] = {0x8b, 0x7c, 0x24, 0x08, 0xb8, 0xe7,
                                                0x00, 0x00, 0x00, 0x0f, 0x05, 0xc3};
 
-/* Used from the assembly below, hence not static. */
-char *cg_exit_stack_top;
-int cg_go_exit_busy;
+/* Used from the assembly below, hence not static, and marked used: the
+ * link-time optimiser does not read the assembly. */
+char *cg_exit_stack_top __attribute__((used));
+int cg_go_exit_busy __attribute__((used));
 _Noreturn void cg_go_exit(int code) __attribute__((used));
 void cg_go_exit_entry(void);
 
