@@ -7,7 +7,9 @@
 static long iters;
 static double max_ms = 1500;
 static pthread_barrier_t start;
-static volatile char sink;
+/* per thread: a shared one would bounce its cache line between the
+ * threads on every round, and the 2-thread row would measure that */
+static __thread volatile char sink;
 
 static void loop(long n) {
   for (long i = 0; i < n; i++) {
