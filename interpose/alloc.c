@@ -57,8 +57,8 @@ uint32_t cg_site_here(uintptr_t pc) {
  * half-way through a call.  A signal handler's malloc that interrupted
  * this thread inside jemalloc must not re-enter it either: its block comes
  * from the signal-handler heap (sigheap.c). */
-static inline void je_enter(void) { cg_tls.depth++, cg_tls.in_jemalloc++; }
-static inline void je_leave(void) { cg_tls.depth--, cg_tls.in_jemalloc--; }
+static inline void je_enter(void) { cg_tls.depth++, CG_MARK(in_jemalloc); }
+static inline void je_leave(void) { CG_UNMARK(in_jemalloc), cg_tls.depth--; }
 
 static inline void *je_alloc(size_t n, int flags) {
   if (cg_unlikely(cg_tls.in_jemalloc)) {

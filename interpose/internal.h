@@ -49,6 +49,13 @@ struct cg_tls {
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));
 
+/* The in_* marks are read by a signal handler of the same thread: a
+ * compiler barrier keeps a mark set before the work it covers and cleared
+ * after it, also where that work is inlined (the shim is built with
+ * -flto).  No instruction. */
+#define CG_MARK(field) ((void)(cg_tls.field++), atomic_signal_fence(memory_order_seq_cst))
+#define CG_UNMARK(field) (atomic_signal_fence(memory_order_seq_cst), (void)(cg_tls.field--))
+
 int cg_gettid(void);
 
 /* ---- options (options.c) ------------------------------------------------ */

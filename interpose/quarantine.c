@@ -133,13 +133,15 @@ static void push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site);
 
 void quarantine_push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site) {
   /* A signal handler's free that interrupted this thread's own push (its
-   * batch half-updated, or Q.lock held) or a jemalloc call (a flush would
-   * hand blocks back to it): the block stays marked freed and is never
-   * handed back, one block lost instead of a deadlock */
-  if (cg_unlikely(cg_tls.in_quarantine || cg_tls.in_jemalloc)) return;
-  cg_tls.in_quarantine++;
+   * batch half-updated, or Q.lock held), a jemalloc call (a flush would
+   * hand blocks back to it), or the hold of a lock that fork() takes after
+   * Q.lock (the guarded pool's, the table's growth): the block stays
+   * marked freed and is never handed back, one block lost instead of a
+   * deadlock */
+  if (cg_unlikely(cg_tls.in_quarantine || cg_tls.in_jemalloc || cg_tls.in_lock)) return;
+  CG_MARK(in_quarantine);
   push(p, e, size, free_site);
-  cg_tls.in_quarantine--;
+  CG_UNMARK(in_quarantine);
 }
 
 static void push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site) {
@@ -177,9 +179,9 @@ static void push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site) {
 void quarantine_thread_exit(struct cg_thread *t) {
   struct qbatch *b = atomic_exchange(&t->batch, NULL);
   if (!b) return;
-  cg_tls.in_quarantine++; /* Q.lock: a signal handler's free must not wait for it */
+  CG_MARK(in_quarantine); /* Q.lock: a signal handler's free must not wait for it */
   flush(b);
-  cg_tls.in_quarantine--;
+  CG_UNMARK(in_quarantine);
 }
 
 static bool find_in(struct qbatch *b, uintptr_t p, struct qent *out) {
@@ -192,11 +194,11 @@ static bool find_in(struct qbatch *b, uintptr_t p, struct qent *out) {
 
 bool quarantine_find(uintptr_t p, struct qent *out) {
   bool found = false;
-  cg_tls.in_quarantine++; /* as in quarantine_thread_exit */
+  CG_MARK(in_quarantine); /* as in quarantine_thread_exit */
   cg_lock_acquire(&Q.lock);
   for (struct qbatch *b = Q.head; b; b = b->next) found |= find_in(b, p, out);
   cg_lock_release(&Q.lock);
-  cg_tls.in_quarantine--;
+  CG_UNMARK(in_quarantine);
   for (int i = 0;; i++) { /* thread batches are newer than the FIFO */
     struct cg_thread *t = cg_thread_at(i);
     if (!t) break;

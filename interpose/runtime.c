@@ -113,14 +113,14 @@ void cg_block_signals(sigset_t *old) {
 
 bool cg_lock_enter(cg_lock *l) {
   if (cg_tls.in_lock) return false;
-  cg_tls.in_lock = 1;
+  CG_MARK(in_lock);
   cg_lock_acquire(l);
   return true;
 }
 
 void cg_lock_leave(cg_lock *l) {
   cg_lock_release(l);
-  cg_tls.in_lock = 0;
+  CG_UNMARK(in_lock);
 }
 
 /* ---- thread registry ---------------------------------------------------- */

@@ -412,18 +412,21 @@ static bool migrate_help(void) {
     atomic_compare_exchange_strong(&migration_ready, &expected, gen);
   }
   uint64_t cap = cap_of(ST_OLD_SC(s));
+  /* an entry being moved is frozen, and whoever looks it up waits: a
+   * signal handler of this thread must not run while one is (it would
+   * wait for itself), so signals wait for the chunk instead.  Nor while
+   * this thread counts in helpers_active: fork() waits for that count
+   * holding the quarantine's lock, which the handler's free would wait for */
+  sigset_t old;
+  cg_block_signals(&old);
   atomic_fetch_add(&helpers_active, 1);
   uint64_t start = atomic_load(&forking) ? UINT64_MAX : tagged_add(&migrate_next, gen, CHUNK, cap);
   if (start == UINT64_MAX) {
     atomic_fetch_sub(&helpers_active, 1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return false;
   }
   uint64_t end = start + CHUNK < cap ? start + CHUNK : cap;
-  /* an entry being moved is frozen, and whoever looks it up waits: a
-   * signal handler of this thread must not run while one is (it would
-   * wait for itself), so signals wait for the chunk instead */
-  sigset_t old;
-  cg_block_signals(&old);
   /* from the top down: entries move to higher slots (homes scale with the
    * capacity), so they land where moves have already left tombstones
    * instead of filling the gaps between clusters still to be moved */
@@ -436,8 +439,8 @@ static bool migrate_help(void) {
     if (orr != cr) madvise(slots_of(orr), sizeof(cg_entry) * cap, MADV_DONTNEED);
     atomic_store(&tstate, st_make(cr, ST_CUR_SC(s), 0, 0, 0, ST_GEN(s) + 1));
   }
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
   atomic_fetch_sub(&helpers_active, 1);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   return true;
 }
 
@@ -445,6 +448,10 @@ static bool migrate_help(void) {
 static void grow(uint64_t s) {
   if (ST_MIGRATING(s)) return;
   if (atomic_exchange(&grow_lock.v, 1)) return; /* someone else is on it */
+  /* fork() waits for grow_lock holding the quarantine's lock: a signal
+   * handler's free on this thread meanwhile must not wait for that (see
+   * quarantine_push) */
+  CG_MARK(in_quarantine);
   if (atomic_load(&tstate) != s) goto out;
   int r = ST_CUR_R(s), sc = ST_CUR_SC(s), nr = r, nsc = sc + 1;
   /* the batched counters can be off by a few per thread: size by an exact
@@ -481,6 +488,7 @@ static void grow(uint64_t s) {
   fence_inserters(gen);
 out:
   cg_lock_release(&grow_lock);
+  CG_UNMARK(in_quarantine);
 }
 
 /* A thread that was growing the table at fork() does not exist in the
@@ -566,9 +574,9 @@ static cg_entry *insert(struct cg_thread *t, uintptr_t p, uint64_t meta, bool ne
 cg_entry *shadow_insert(uintptr_t p, uint64_t meta) {
   struct cg_thread *t = cg_thread_self(); /* may allocate: not inside in_table */
   bool nested = cg_tls.in_table != 0;
-  cg_tls.in_table++;
+  CG_MARK(in_table);
   cg_entry *e = insert(t, p, meta, nested);
-  cg_tls.in_table--;
+  CG_UNMARK(in_table);
   return e;
 }
 
@@ -625,7 +633,7 @@ static uint64_t release_at(cg_entry *hint, uintptr_t p) {
   uintptr_t outer = 0;
   uint64_t m = 0;
   if (!t || !s || ST_MIGRATING(s)) return 0;
-  cg_tls.in_table++; /* see insert(): a handler's insert must not wait for this */
+  CG_MARK(in_table); /* see insert(): a handler's insert must not wait for this */
   if (view_enter(t, s, &outer)) {
     if (atomic_load_explicit(&hint->key, memory_order_relaxed) == p)
       m = atomic_load_explicit(&hint->meta, memory_order_relaxed) & ~CG_FROZEN;
@@ -637,7 +645,7 @@ static uint64_t release_at(cg_entry *hint, uintptr_t p) {
     if (m) atomic_store_explicit(&hint->key, CG_KEY_TOMB, memory_order_release);
     view_leave(t, outer);
   }
-  cg_tls.in_table--;
+  CG_UNMARK(in_table);
   return m;
 }
 

@@ -297,10 +297,8 @@ if begin signals/handler-string-calls; then
   finish
 fi
 
-# the handler mallocs and frees: not async-signal-safe, with glibc either.
-# Passes when it finishes; when it hangs under the shim, the same program
-# runs without it: hanging there too is acceptable (say so), finishing
-# there is a failure (the shim deadlocks where glibc does not)
+# the handler mallocs and frees: not async-signal-safe, with glibc either,
+# but the shim must not deadlock on it (a hang fails the test)
 # malloc, free and realloc (handler-mallocs: small blocks; handler-large:
 # 1 MiB blocks, jemalloc's extents, realloc in place; handler-fork: while
 # fork() holds every allocator lock) in a handler that lands inside malloc,
