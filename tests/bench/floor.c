@@ -1,22 +1,30 @@
-/* floor line|cas16 ITERS: what two things any quarantining checker must do
- * cost on this machine, for reading the C malloc+free row against its target.
+/* floor line|cas16|track|direct ITERS: what the C malloc+free row's loop
+ * costs on this machine at the least, for reading that row against its
+ * target.
  *
- *   line   one byte written in each of ITERS random cache lines of a 256 MiB
- *          region (past any L3), prefetched 64 ahead: the best case for
- *          touching a block that a quarantine last saw megabytes of frees ago
- *   cas16  one uncontended 16-byte compare-and-swap on a line in L1: the
- *          cheapest way to change a block's state so that of two racing
- *          frees exactly one wins
- *   track  the C malloc+free row's own loop (tests/bench/mallocloop.c), each
- *          block also registered in a small table of 16-byte entries that
- *          stays in L1 and L2, with the least any table shared by threads
- *          needs: a CAS that claims the entry (another thread may be
- *          claiming the same one), a CAS from live to freed (of two racing
- *          frees, one wins) and a plain store that empties it.  No
- *          quarantine, no lookup, no probing: a floor at any quarantine
- *          size, 0 included.  Run with the allocator preloaded (jemalloc).
+ *   line    one byte written in each of ITERS random cache lines of a
+ *           256 MiB region (past any L3), prefetched 64 ahead: the best
+ *           case for touching a block that a quarantine last saw megabytes
+ *           of frees ago (a throughput: with other work to do, the core
+ *           may hide some of it)
+ *   cas16   one uncontended 16-byte compare-and-swap on a line in L1: the
+ *           cheapest way to change a block's state so that of two racing
+ *           frees exactly one wins
+ *   track   the C malloc+free row's own loop (tests/bench/mallocloop.c), each
+ *           block also registered in a small table of 16-byte entries that
+ *           stays in L1 and L2, with the least a hash of live blocks shared
+ *           by threads needs: a CAS that claims the entry (two blocks can
+ *           hash to one slot, and another thread may be claiming it), a CAS
+ *           from live to freed (of two racing frees, one wins) and a plain
+ *           store that empties it.  No quarantine, no lookup, no probing: a
+ *           floor for this design at any quarantine size, 0 included
+ *   direct  the same with a direct-mapped table (one slot per address, as a
+ *           shadow memory has): the thread malloc gave the block to owns its
+ *           slot, so a plain store registers it and only the free needs a
+ *           CAS
  *
- * Prints ns per line, per CAS or per malloc+free. */
+ * track and direct run with the allocator preloaded (jemalloc).  Prints ns
+ * per line, per CAS or per malloc+free. */
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -57,7 +65,8 @@ static void cas16(long n) {
 
 #define TRACK_SLOTS 4096 /* 64 KiB of entries */
 static unsigned __int128 entries[TRACK_SLOTS] __attribute__((aligned(64)));
-static volatile char sink;
+static __thread volatile char sink; /* per thread, as mallocloop.c's */
+static int direct_mapped;
 
 static NOINLINE void track_loop(long n) {
   for (long i = 0; i < n; i++) {
@@ -65,7 +74,13 @@ static NOINLINE void track_loop(long n) {
     volatile char *p = malloc(sz);
     unsigned __int128 *e = &entries[((uintptr_t)p >> 4) % TRACK_SLOTS];
     unsigned __int128 live = (unsigned __int128)sz << 64 | (uintptr_t)p;
-    if (!__sync_bool_compare_and_swap(e, (unsigned __int128)0, live)) exit(1);
+    if (direct_mapped) { /* the slot is this block's alone */
+      uint64_t *half = (uint64_t *)(void *)e;
+      __atomic_store_n(&half[1], (uint64_t)sz, __ATOMIC_RELAXED);
+      __atomic_store_n(&half[0], (uint64_t)(uintptr_t)p, __ATOMIC_RELEASE);
+    } else if (!__sync_bool_compare_and_swap(e, (unsigned __int128)0, live)) {
+      exit(1);
+    }
     p[sz - 1] = (char)i;
     sink = p[0];
     if (!__sync_bool_compare_and_swap(e, live, live | (unsigned __int128)1 << 127)) exit(1);
@@ -85,8 +100,9 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "line")) lines(arg_long(argv[2]));
   else if (argc == 3 && !strcmp(argv[1], "cas16")) cas16(arg_long(argv[2]));
   else if (argc == 3 && !strcmp(argv[1], "track")) track(arg_long(argv[2]));
+  else if (argc == 3 && !strcmp(argv[1], "direct")) direct_mapped = 1, track(arg_long(argv[2]));
   else {
-    fprintf(stderr, "usage: floor line|cas16|track ITERS\n");
+    fprintf(stderr, "usage: floor line|cas16|track|direct ITERS\n");
     return 2;
   }
   return 0;
