@@ -2,8 +2,8 @@
  *
  * A program does not need this header to be checked: preloading
  * build/libcgoguard.so is enough.  It is for programs and tests that want
- * to ask the shim about itself.  Every function here is a weak symbol, so a
- * program built against it still runs without the shim (check for NULL).
+ * to ask the shim about itself.  Every function here is declared weak, so
+ * a program built against it still runs without the shim (check for NULL).
  */
 #ifndef CGOGUARD_H
 #define CGOGUARD_H

@@ -1,7 +1,8 @@
 /* The raw fill and copy helpers: every length around the switch between
  * 16-byte vectors and rep stosb / rep movsb, at every alignment, write
- * exactly their range.  Under AddressSanitizer the buffers are exactly
- * that long, so a move past either end is a report. */
+ * exactly their range (padded buffers, compared byte by byte).  The last
+ * test uses blocks of exactly the length, so under AddressSanitizer a read
+ * or write past either end is a report. */
 #include "internal.h"
 #include "unit.h"
 
