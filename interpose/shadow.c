@@ -447,11 +447,14 @@ static bool migrate_help(void) {
 /* Starts a growth or a rebuild of view s if none is under way. */
 static void grow(uint64_t s) {
   if (ST_MIGRATING(s)) return;
-  if (atomic_exchange(&grow_lock.v, 1)) return; /* someone else is on it */
   /* fork() waits for grow_lock holding the quarantine's lock: a signal
    * handler's free on this thread meanwhile must not wait for that (see
    * quarantine_push) */
   CG_MARK(in_quarantine);
+  if (atomic_exchange(&grow_lock.v, 1)) { /* someone else is on it */
+    CG_UNMARK(in_quarantine);
+    return;
+  }
   if (atomic_load(&tstate) != s) goto out;
   int r = ST_CUR_R(s), sc = ST_CUR_SC(s), nr = r, nsc = sc + 1;
   /* the batched counters can be off by a few per thread: size by an exact
