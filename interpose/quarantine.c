@@ -194,11 +194,17 @@ static bool find_in(struct qbatch *b, uintptr_t p, struct qent *out) {
 
 bool quarantine_find(uintptr_t p, struct qent *out) {
   bool found = false;
-  CG_MARK(in_quarantine); /* as in quarantine_thread_exit */
-  cg_lock_acquire(&Q.lock);
-  for (struct qbatch *b = Q.head; b; b = b->next) found |= find_in(b, p, out);
-  cg_lock_release(&Q.lock);
-  CG_UNMARK(in_quarantine);
+  /* A report made by a signal handler that interrupted this thread's own
+   * quarantine work, which may hold Q.lock: the FIFO is not searched (the
+   * report will not say where the block was freed) rather than wait for
+   * the thread itself */
+  if (!cg_tls.in_quarantine) {
+    CG_MARK(in_quarantine); /* as in quarantine_thread_exit */
+    cg_lock_acquire(&Q.lock);
+    for (struct qbatch *b = Q.head; b; b = b->next) found |= find_in(b, p, out);
+    cg_lock_release(&Q.lock);
+    CG_UNMARK(in_quarantine);
+  }
   for (int i = 0;; i++) { /* thread batches are newer than the FIFO */
     struct cg_thread *t = cg_thread_at(i);
     if (!t) break;

@@ -321,6 +321,25 @@ for kind in malloc large fork; do
   fi
 done
 
+# a bug in a handler (a double free; strlen of a freed string) while the
+# interrupted threads free in a loop: the report must not wait for the
+# quarantine's lock its own interrupted thread may hold (it did: a hang)
+for kind in double-free use-after-free; do
+  if begin "signals/handler-$kind"; then
+    saved=$TIMEOUT
+    TIMEOUT=30
+    xrun "mode=neutralize" "$BIN/robust" signals "$kind" 3
+    want_status 0
+    want_line "$O" 'survived'
+    n=$(nreports "$E")
+    k=$(grep -c -E "ERROR: cgoguard: $kind " "$E")
+    [ "$n" -ge 1 ] && [ "$k" -eq "$n" ] || bad "$k $kind report(s) of $n, expected at least 1, all $kind"
+    NOTE="$(sed -n 's/^signals \([0-9]*\) rounds.*/\1/p' "$O") signals, $n reports"
+    TIMEOUT=$saved
+    finish
+  fi
+done
+
 # ----------------------------------------------------------- unwritable logs
 
 # log_path that cannot be opened: one line names it, reports go to stderr

@@ -397,6 +397,32 @@ static void handler_large(int sig) {
   errno = saved;
 }
 
+/* A bug in the handler, while the interrupted thread frees in a loop (its
+ * quarantine flushes hold the quarantine's lock now and then): a double
+ * free, or strlen of a freed string.  The report must not wait for the
+ * thread it interrupted. */
+static void handler_double_free(int sig) {
+  (void)sig;
+  int saved = errno;
+  char *p = malloc(48);
+  free(p);
+  free(launder(p));
+  nsig++;
+  errno = saved;
+}
+
+static void handler_use_after_free(int sig) {
+  (void)sig;
+  int saved = errno;
+  char *p = malloc(48);
+  strcpy(p, "gone");
+  free(p);
+  volatile size_t n = strlen(launder(p));
+  (void)n;
+  nsig++;
+  errno = saved;
+}
+
 static unsigned large_rounds(unsigned seed, int rounds) {
   for (int n = 0; n < rounds; n++) {
     char *p = malloc(1 << 20);
@@ -431,10 +457,15 @@ static void *signal_worker(void *arg) {
 }
 
 static int case_signals(const char *kind, double seconds) {
-  void (*h)(int) = strcmp(kind, "quiet") == 0     ? handler_quiet
-                   : strcmp(kind, "strings") == 0 ? handler_strings
-                   : strcmp(kind, "large") == 0   ? handler_large
-                                                  : handler_malloc;
+  void (*h)(int) = strcmp(kind, "quiet") == 0          ? handler_quiet
+                   : strcmp(kind, "strings") == 0      ? handler_strings
+                   : strcmp(kind, "large") == 0        ? handler_large
+                   : strcmp(kind, "double-free") == 0  ? handler_double_free
+                   : strcmp(kind, "use-after-free") == 0 ? handler_use_after_free
+                                                       : handler_malloc;
+  /* a report takes far longer than 50 us: one every 2 ms leaves the
+   * program time to run */
+  bool reports = h == handler_double_free || h == handler_use_after_free;
   bool forks = strcmp(kind, "fork") == 0; /* handler_malloc, main loop forking */
   unsigned (*work)(unsigned, int) = h == handler_large ? large_rounds : forks ? fork_rounds : churn;
   sig_heap_string = strdup("a live heap string the handler reads");
@@ -445,7 +476,8 @@ static int case_signals(const char *kind, double seconds) {
   sigaction(SIGALRM, &sa, NULL);
   pthread_t t[2];
   for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, signal_worker, (void *)(uintptr_t)(i + 9));
-  struct itimerval it = {{0, 50}, {0, 50}}; /* every 50 us: the kernel delivers what it can */
+  long us = reports ? 2000 : 50; /* every 50 us: the kernel delivers what it can */
+  struct itimerval it = {{0, us}, {0, us}};
   setitimer(ITIMER_REAL, &it, NULL);
   double end = now() + seconds;
   unsigned seed = 1;
