@@ -46,8 +46,17 @@ static void atfork_prepare(void) {
   quarantine_atfork_prepare();
   shadow_atfork_prepare();
   cg_guard_atfork_prepare();
+  /* Fork handlers registered before these (by a library's constructor,
+   * which runs before a preloaded library's) run while the locks above are
+   * held, and may malloc and free: their frees go straight back to
+   * jemalloc, unquarantined, and their mallocs skip the guarded pool,
+   * instead of waiting for this thread (quarantine_push, cg_lock_enter) */
+  CG_MARK(in_fork);
+  CG_MARK(in_lock);
 }
 static void atfork_parent(void) {
+  CG_UNMARK(in_lock);
+  CG_UNMARK(in_fork);
   cg_guard_atfork_parent();
   shadow_atfork_parent();
   quarantine_atfork_parent();
@@ -55,6 +64,8 @@ static void atfork_parent(void) {
   pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
 }
 static void atfork_child(void) {
+  CG_UNMARK(in_lock);
+  CG_UNMARK(in_fork);
   cg_guard_atfork_child();
   quarantine_atfork_child();
   shadow_atfork_child();

@@ -45,6 +45,7 @@ struct cg_tls {
   int in_jemalloc;    /* inside a jemalloc call (a signal handler's must not re-enter it) */
   int in_table;       /* inside shadow-table work others may wait for (shadow.c) */
   int in_lock;        /* holding a lock taken by cg_lock_enter */
+  int in_fork;        /* between the shim's fork prepare and parent/child handlers */
   struct cg_thread *thread; /* registry record: quarantine batch, tid */
 };
 extern __thread struct cg_tls cg_tls __attribute__((tls_model("initial-exec")));

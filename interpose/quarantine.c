@@ -137,8 +137,12 @@ void quarantine_push(uintptr_t p, cg_entry *e, uint64_t size, uint32_t free_site
    * hand blocks back to it), or the hold of a lock that fork() takes after
    * Q.lock (the guarded pool's, the table's growth): the block stays
    * marked freed and is never handed back, one block lost instead of a
-   * deadlock */
-  if (cg_unlikely(cg_tls.in_quarantine || cg_tls.in_jemalloc || cg_tls.in_lock)) return;
+   * deadlock.  A fork handler's free while fork() holds Q.lock (init.c)
+   * hands its block back unquarantined: no lock on that way */
+  if (cg_unlikely(cg_tls.in_quarantine || cg_tls.in_jemalloc || cg_tls.in_lock)) {
+    if (cg_tls.in_fork && !cg_tls.in_quarantine && !cg_tls.in_jemalloc) cg_release_block(p, e);
+    return;
+  }
   CG_MARK(in_quarantine);
   push(p, e, size, free_site);
   CG_UNMARK(in_quarantine);
