@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +18,30 @@ _Atomic uint64_t cg_error_counts[CGOGUARD_KIND_COUNT];
 _Atomic int cg_aborting;
 static _Atomic long reports_written;
 static cg_lock report_lock;
+
+/* The report lock.  A report from a signal handler whose thread holds a
+ * lock fork() takes after this one (the quarantine's, the table's growth,
+ * a cg_lock_enter lock) must not wait for a fork in progress, which holds
+ * this lock and waits for that one: it waits a second at most, then gives
+ * up and the report is only counted. */
+static bool report_lock_take(void) {
+  if (cg_likely(!cg_tls.in_quarantine && !cg_tls.in_lock)) {
+    cg_lock_acquire(&report_lock);
+    return true;
+  }
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (;;) {
+    int expected = 0;
+    if (atomic_compare_exchange_weak_explicit(&report_lock.v, &expected, 1, memory_order_acquire,
+                                              memory_order_relaxed))
+      return true;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (t.tv_sec - t0.tv_sec > 1) return false;
+    sched_yield();
+  }
+}
+
 static int log_fd = -1;
 static int log_pid;
 
@@ -650,8 +675,7 @@ static void format_json(struct out *o, const struct cg_report *r, int nf, int na
 
 /* A known bug the suppressions file names: counted there, not reported. */
 static bool suppressed(int kind, const uintptr_t *pcs, int n) {
-  if (!cg_suppressions_active()) return false;
-  cg_lock_acquire(&report_lock);
+  if (!cg_suppressions_active() || !report_lock_take()) return false;
   bool s = cg_suppressed(kind, pcs, n);
   cg_lock_release(&report_lock);
   return s;
@@ -680,7 +704,11 @@ void cg_report(struct cg_report *r) {
     if (abort_now) abort();
     return;
   }
-  cg_lock_acquire(&report_lock);
+  if (!report_lock_take()) { /* see report_lock_take: counted above */
+    cg_tls.depth--;
+    if (abort_now) abort();
+    return;
+  }
   cg_log_open();
   for (int i = 0; i < nf; i++) cg_describe_frame(pcs[i], &frames[i]);
   int na = r->has_block ? site_frames(r->alloc_site, frames + nf, depth) : 0;

@@ -423,6 +423,20 @@ static void handler_use_after_free(int sig) {
   errno = saved;
 }
 
+/* Every 50th signal, a heap overflow in the handler (reported), while the
+ * main thread forks in a loop and the workers free: fork() holds the
+ * report lock and waits for the quarantine's lock, which the handler's
+ * interrupted thread may hold. */
+static void handler_fork_report(int sig) {
+  (void)sig;
+  int saved = errno;
+  char *p = malloc(8);
+  if (p && nsig % 50 == 0) strcpy(launder(p), "longer than eight bytes");
+  free(p);
+  nsig++;
+  errno = saved;
+}
+
 static unsigned large_rounds(unsigned seed, int rounds) {
   for (int n = 0; n < rounds; n++) {
     char *p = malloc(1 << 20);
@@ -462,11 +476,13 @@ static int case_signals(const char *kind, double seconds) {
                    : strcmp(kind, "large") == 0        ? handler_large
                    : strcmp(kind, "double-free") == 0  ? handler_double_free
                    : strcmp(kind, "use-after-free") == 0 ? handler_use_after_free
+                   : strcmp(kind, "fork-report") == 0  ? handler_fork_report
                                                        : handler_malloc;
   /* a report takes far longer than 50 us: one every 2 ms leaves the
    * program time to run */
   bool reports = h == handler_double_free || h == handler_use_after_free;
-  bool forks = strcmp(kind, "fork") == 0; /* handler_malloc, main loop forking */
+  /* handler_malloc or handler_fork_report, main loop forking */
+  bool forks = strcmp(kind, "fork") == 0 || h == handler_fork_report;
   unsigned (*work)(unsigned, int) = h == handler_large ? large_rounds : forks ? fork_rounds : churn;
   sig_heap_string = strdup("a live heap string the handler reads");
   struct sigaction sa = {0};
