@@ -105,6 +105,7 @@ int cg_strneq(const char *a, const char *b, size_t n);
 /* A tiny spin lock for rare slow paths (batch hand-off, reporting). */
 typedef struct { _Atomic int v; } cg_lock;
 void cg_lock_acquire(cg_lock *l);
+bool cg_lock_try(cg_lock *l); /* takes it if free; never waits */
 void cg_lock_release(cg_lock *l);
 /* Blocks every asynchronous signal on this thread (the old mask in *old,
  * for pthread_sigmask(SIG_SETMASK, old, NULL)): for the few places a

@@ -32,10 +32,7 @@ static bool report_lock_take(void) {
   struct timespec t0, t;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   for (;;) {
-    int expected = 0;
-    if (atomic_compare_exchange_weak_explicit(&report_lock.v, &expected, 1, memory_order_acquire,
-                                              memory_order_relaxed))
-      return true;
+    if (cg_lock_try(&report_lock)) return true;
     clock_gettime(CLOCK_MONOTONIC, &t);
     if (t.tv_sec - t0.tv_sec > 1) return false;
     sched_yield();

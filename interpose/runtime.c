@@ -88,13 +88,15 @@ int cg_strneq(const char *a, const char *b, size_t n) {
   return 1;
 }
 
+bool cg_lock_try(cg_lock *l) {
+  int expected = 0;
+  return atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
+         atomic_compare_exchange_strong_explicit(&l->v, &expected, 1, memory_order_acquire,
+                                                 memory_order_relaxed);
+}
+
 void cg_lock_acquire(cg_lock *l) {
-  for (unsigned spins = 0;; spins++) {
-    int expected = 0;
-    if (atomic_load_explicit(&l->v, memory_order_relaxed) == 0 &&
-        atomic_compare_exchange_weak_explicit(&l->v, &expected, 1, memory_order_acquire,
-                                              memory_order_relaxed))
-      return;
+  for (unsigned spins = 0; !cg_lock_try(l); spins++) {
     if (spins > 64) sched_yield();
     else __builtin_ia32_pause();
   }

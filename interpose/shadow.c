@@ -451,7 +451,7 @@ static void grow(uint64_t s) {
    * handler's free on this thread meanwhile must not wait for that (see
    * quarantine_push) */
   CG_MARK(in_quarantine);
-  if (atomic_exchange(&grow_lock.v, 1)) { /* someone else is on it */
+  if (!cg_lock_try(&grow_lock)) { /* someone else is on it */
     CG_UNMARK(in_quarantine);
     return;
   }
