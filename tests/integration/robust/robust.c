@@ -458,21 +458,20 @@ static void *signal_worker(void *arg) {
 }
 
 static int case_signals(const char *kind, double seconds) {
-  void (*h)(int) = strcmp(kind, "quiet") == 0          ? handler_quiet
-                   : strcmp(kind, "strings") == 0      ? handler_strings
-                   : strcmp(kind, "large") == 0        ? handler_large
-                   : strcmp(kind, "double-free") == 0 || strcmp(kind, "use-after-free") == 0 ||
-                           strcmp(kind, "fork-report") == 0
-                       ? handler_bug
-                       : handler_malloc;
   handler_bug_kind = strcmp(kind, "double-free") == 0      ? BUG_DOUBLE_FREE
                      : strcmp(kind, "use-after-free") == 0 ? BUG_USE_AFTER_FREE
-                                                           : BUG_OVERFLOW_SOMETIMES;
+                     : strcmp(kind, "fork-report") == 0    ? BUG_OVERFLOW_SOMETIMES
+                                                           : -1;
+  void (*h)(int) = handler_bug_kind >= 0              ? handler_bug
+                   : strcmp(kind, "quiet") == 0       ? handler_quiet
+                   : strcmp(kind, "strings") == 0     ? handler_strings
+                   : strcmp(kind, "large") == 0       ? handler_large
+                                                      : handler_malloc;
   /* a report in every handler takes far longer than 50 us: one every 2 ms
    * leaves the program time to run */
-  bool reports = h == handler_bug && handler_bug_kind != BUG_OVERFLOW_SOMETIMES;
+  bool reports = handler_bug_kind == BUG_DOUBLE_FREE || handler_bug_kind == BUG_USE_AFTER_FREE;
   /* handler_malloc or the sometimes-overflowing handler, main loop forking */
-  bool forks = strcmp(kind, "fork") == 0 || strcmp(kind, "fork-report") == 0;
+  bool forks = strcmp(kind, "fork") == 0 || handler_bug_kind == BUG_OVERFLOW_SOMETIMES;
   unsigned (*work)(unsigned, int) = h == handler_large ? large_rounds : forks ? fork_rounds : churn;
   sig_heap_string = strdup("a live heap string the handler reads");
   struct sigaction sa = {0};
